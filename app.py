@@ -1,0 +1,6 @@
+"""Runs MeetBot: `python app.py` (configuration from the environment and `.env`)."""
+
+from bot.cli import run
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,265 @@
+"""A CloudAdapter that reuses its clients and kept-alive connections across activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import CloudAdapterBase, InvokeResponse, TurnContext
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
+from botframework.connector import Channels
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    ClaimsIdentity,
+    ConnectorFactory,
+    MicrosoftAppCredentials,
+    UserTokenClient,
+)
+from botframework.connector.auth._user_token_client_impl import _UserTokenClientImpl
+
+from bot.channel import AnonymousTokenSource, CachedTokenSource, ChannelClient, TokenSource
+from bot.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+# Service URLs come from the activity, and in local mode anyone can name one: bound the cache.
+_CACHE_SIZE = 256
+_ANONYMOUS = AnonymousTokenSource()
+
+
+class Unauthorized(Exception):
+    """The request's Bot Framework token is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Who sent an activity, as established by inbound authentication."""
+
+    claims: ClaimsIdentity
+    audience: str | None
+    caller_id: str | None
+
+
+@dataclass(frozen=True)
+class _Outbound:
+    connector: ConnectorClient
+    tokens: TokenSource
+
+
+class BotFrameworkConfig:
+    """Settings under the attribute names botbuilder's configuration classes read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.APP_ID = settings.microsoft_app_id
+        self.APP_PASSWORD = settings.microsoft_app_password.get_secret_value()
+        self.APP_TYPE = settings.microsoft_app_type.value
+        self.APP_TENANTID = settings.microsoft_app_tenant_id
+        self.CHANNEL_SERVICE = settings.channel_service
+        self.VALIDATE_AUTHORITY = settings.validate_authority
+        if not settings.local_mode:
+            # Any of these switches botbuilder to its parameterized authentication, which
+            # crashes on anonymous requests; local mode authenticates nobody and needs none.
+            self.OAUTH_URL = settings.oauth_url
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = (
+                settings.to_bot_from_channel_openid_metadata_url
+            )
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = settings.to_bot_from_channel_token_issuer
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = settings.to_channel_from_bot_login_url
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = settings.to_channel_from_bot_oauth_scope
+
+
+class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
+    """What botbuilder components get as the turn's connector factory: the adapter's cache."""
+
+    def __init__(self, adapter: MeetBotAdapter, claims: ClaimsIdentity) -> None:
+        self._adapter = adapter
+        self._claims = claims
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        return (await self._adapter.outbound(self._claims, service_url, audience)).connector
+
+
+class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
+    """botbuilder's turn pipeline and authentication; clients built once, replies over aiohttp."""
+
+    OUTBOUND_KEY = "MeetBot.Outbound"
+
+    def __init__(self, settings: Settings, channel: ChannelClient) -> None:
+        super().__init__(ConfigurationBotFrameworkAuthentication(BotFrameworkConfig(settings)))
+        self._settings = settings
+        self._channel = channel
+        self._outbound: OrderedDict[tuple[str, str, str], _Outbound] = OrderedDict()
+        self._user_token_clients: dict[str, UserTokenClient] = {}
+
+    async def authenticate(self, activity: Activity, auth_header: str) -> Inbound:
+        """Validate the channel's JWT (production) or accept the local client anonymously."""
+        if self._settings.local_mode and not auth_header:
+            claims = ClaimsIdentity({}, True, AuthenticationConstants.ANONYMOUS_AUTH_TYPE)
+            return Inbound(claims, self._default_audience(), None)
+        try:
+            result = await self.bot_framework_authentication.authenticate_request(
+                activity, auth_header
+            )
+        except Exception as exc:
+            # botbuilder signals a bad token with PermissionError, jwt errors or bare Exceptions.
+            raise Unauthorized(type(exc).__name__) from exc
+        if result is None or result.claims_identity is None:
+            raise Unauthorized("no claims")
+        return Inbound(result.claims_identity, result.audience, result.caller_id)
+
+    async def process_activity(
+        self,
+        auth_header_or_authenticate_request_result: Any,
+        activity: Activity,
+        logic: Callable[[TurnContext], Awaitable[None]],
+    ) -> InvokeResponse | None:
+        inbound = await self.authenticate(activity, str(auth_header_or_authenticate_request_result))
+        return await self.run_authenticated(inbound, activity, logic)
+
+    async def run_authenticated(
+        self,
+        inbound: Inbound,
+        activity: Activity,
+        logic: Callable[[TurnContext], Awaitable[None]],
+    ) -> InvokeResponse | None:
+        activity.caller_id = inbound.caller_id
+        context = await self._turn_context(activity, inbound.claims, inbound.audience, logic)
+        await self.run_pipeline(context, logic)
+        result: InvokeResponse | None = self._process_turn_results(context)
+        return result
+
+    async def process_proactive(
+        self,
+        claims_identity: ClaimsIdentity,
+        continuation_activity: Activity,
+        audience: str | None,
+        logic: Callable[[TurnContext], Awaitable[None]],
+    ) -> None:
+        context = await self._turn_context(
+            continuation_activity, claims_identity, audience or self._default_audience(), logic
+        )
+        await self.run_pipeline(context, logic)
+
+    async def _turn_context(
+        self,
+        activity: Activity,
+        claims: ClaimsIdentity,
+        audience: str | None,
+        logic: Callable[[TurnContext], Awaitable[None]],
+    ) -> TurnContext:
+        outbound = await self.outbound(claims, activity.service_url, audience)
+        context: TurnContext = self._create_turn_context(
+            activity,
+            claims,
+            audience,
+            outbound.connector,
+            self.user_token_client(claims),
+            logic,
+            _CachingConnectorFactory(self, claims),
+        )
+        context.turn_state[self.OUTBOUND_KEY] = outbound
+        return context
+
+    def _default_audience(self) -> str:
+        return str(
+            self._settings.to_channel_from_bot_oauth_scope
+            or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+        )
+
+    @staticmethod
+    def _app_id(claims: ClaimsIdentity) -> str:
+        app_id = claims.get_claim_value(AuthenticationConstants.AUDIENCE_CLAIM)
+        if app_id is None:
+            app_id = claims.get_claim_value(AuthenticationConstants.APP_ID_CLAIM)
+        return str(app_id or "")
+
+    async def outbound(
+        self, claims: ClaimsIdentity, service_url: str, audience: str | None
+    ) -> _Outbound:
+        """botbuilder's connector client (and its app credentials), built once per key."""
+        app_id = self._app_id(claims)
+        key = (app_id, service_url, audience or "")
+        cached = self._outbound.get(key)
+        if cached is not None:
+            self._outbound.move_to_end(key)
+            return cached
+        factory = self.bot_framework_authentication.create_connector_factory(claims)
+        connector: ConnectorClient = await factory.create(service_url, audience)
+        credentials = connector.config.credentials
+        tokens: TokenSource = (
+            CachedTokenSource(credentials.get_access_token)
+            if app_id and not self._settings.local_mode
+            else _ANONYMOUS
+        )
+        built = _Outbound(connector, tokens)
+        self._outbound[key] = built
+        if len(self._outbound) > _CACHE_SIZE:
+            self._outbound.popitem(last=False)
+        return built
+
+    def user_token_client(self, claims: ClaimsIdentity) -> UserTokenClient:
+        app_id = self._app_id(claims)
+        client = self._user_token_clients.get(app_id)
+        if client is None:
+            credentials = MicrosoftAppCredentials(
+                app_id, self._settings.microsoft_app_password.get_secret_value()
+            )
+            client = _UserTokenClientImpl(app_id, credentials, self._settings.resolved_oauth_url)
+            self._user_token_clients[app_id] = client
+        return client
+
+    def _tokens(self, context: TurnContext) -> TokenSource:
+        outbound: _Outbound | None = context.turn_state.get(self.OUTBOUND_KEY)
+        return outbound.tokens if outbound is not None else _ANONYMOUS
+
+    async def send_activities(
+        self, context: TurnContext, activities: list[Activity]
+    ) -> list[ResourceResponse]:
+        if not activities:
+            raise TypeError("Expecting one or more activities, but the list was empty.")
+        responses: list[ResourceResponse] = []
+        for activity in activities:
+            activity.id = None
+            resource_id: str | None = None
+            if activity.type == ActivityTypes.invoke_response:
+                context.turn_state[self._INVOKE_RESPONSE_KEY] = activity
+            elif activity.type == "delay":
+                await asyncio.sleep((activity.value or 1000) / 1000)
+            elif activity.type == ActivityTypes.trace and activity.channel_id != Channels.emulator:
+                pass
+            else:
+                resource_id = await self._channel.send(
+                    activity.service_url,
+                    activity.conversation.id,
+                    activity.serialize(),
+                    self._tokens(context),
+                    reply_to_id=activity.reply_to_id,
+                )
+            responses.append(ResourceResponse(id=resource_id or ""))
+        return responses
+
+    async def update_activity(
+        self, context: TurnContext, activity: Activity
+    ) -> ResourceResponse | None:
+        resource_id = await self._channel.update(
+            activity.service_url,
+            activity.conversation.id,
+            activity.id,
+            activity.serialize(),
+            self._tokens(context),
+        )
+        return ResourceResponse(id=resource_id) if resource_id else None
+
+    async def delete_activity(self, context: TurnContext, reference: ConversationReference) -> None:
+        await self._channel.delete(
+            reference.service_url,
+            reference.conversation.id,
+            reference.activity_id,
+            self._tokens(context),
+        )

@@ -1,0 +1,181 @@
+"""Outbound Bot Connector calls (send, reply, update, delete) over the app's aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+import jwt
+
+_log = logging.getLogger(__name__)
+
+USER_AGENT = "MeetBot/0.1 (Microsoft-BotFramework/3.1; BotBuilder Python/4.17 compatible)"
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_MAX_ATTEMPTS = 3
+_REFRESH_MARGIN_S = 300.0
+
+
+class ChannelError(Exception):
+    """The channel answered a connector call with an error status (or not at all)."""
+
+    def __init__(self, status: int, operation: str) -> None:
+        super().__init__(f"channel {operation} failed with HTTP {status}")
+        self.status = status
+        self.operation = operation
+
+
+class TokenSource(Protocol):
+    """Gives the bearer token for calls to the channel; `None` means send no Authorization."""
+
+    async def token(self) -> str | None: ...
+
+
+class AnonymousTokenSource:
+    """Local mode: the Emulator and the Agents Playground expect no token from the bot."""
+
+    async def token(self) -> str | None:
+        return None
+
+
+class CachedTokenSource:
+    """Caches an app token until shortly before expiry; the blocking MSAL fetch runs in a thread."""
+
+    def __init__(
+        self, fetch: Callable[[], str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self) -> str | None:
+        if self._token is not None and self._clock() < self._refresh_at:
+            return self._token
+        async with self._lock:
+            if self._token is None or self._clock() >= self._refresh_at:
+                token = await asyncio.to_thread(self._fetch)
+                self._token = token
+                self._refresh_at = self._clock() + _lifetime_s(token) - _REFRESH_MARGIN_S
+            return self._token
+
+
+def _lifetime_s(token: str) -> float:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return max(float(claims["exp"]) - time.time(), _REFRESH_MARGIN_S + 60.0)
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+        return 30 * 60.0
+
+
+class ChannelClient:
+    """The slice of the Bot Connector API a bot uses to answer, with kept-alive connections."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        timeout_s: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._sleep = sleep
+
+    async def send(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity: dict[str, Any],
+        tokens: TokenSource,
+        *,
+        reply_to_id: str | None = None,
+    ) -> str | None:
+        path = f"v3/conversations/{quote(conversation_id, safe='')}/activities"
+        if reply_to_id:
+            path += f"/{quote(reply_to_id, safe='')}"
+        body = await self._call("POST", service_url, path, conversation_id, activity, tokens)
+        return _resource_id(body)
+
+    async def update(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity_id: str,
+        activity: dict[str, Any],
+        tokens: TokenSource,
+    ) -> str | None:
+        path = (
+            f"v3/conversations/{quote(conversation_id, safe='')}"
+            f"/activities/{quote(activity_id, safe='')}"
+        )
+        body = await self._call("PUT", service_url, path, conversation_id, activity, tokens)
+        return _resource_id(body)
+
+    async def delete(
+        self, service_url: str, conversation_id: str, activity_id: str, tokens: TokenSource
+    ) -> None:
+        path = (
+            f"v3/conversations/{quote(conversation_id, safe='')}"
+            f"/activities/{quote(activity_id, safe='')}"
+        )
+        await self._call("DELETE", service_url, path, conversation_id, None, tokens)
+
+    async def _call(
+        self,
+        method: str,
+        service_url: str,
+        path: str,
+        conversation_id: str,
+        payload: dict[str, Any] | None,
+        tokens: TokenSource,
+    ) -> Any:
+        url = f"{service_url.rstrip('/')}/{path}"
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            "x-ms-conversation-id": conversation_id,
+        }
+        token = await tokens.token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        status = 0
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                async with self._session.request(
+                    method, url, json=payload, headers=headers, timeout=self._timeout
+                ) as response:
+                    status = response.status
+                    if status < 300:
+                        if response.content_type == "application/json":
+                            return await response.json()
+                        await response.read()
+                        return None
+                    retry_after = _retry_after(response.headers.get("Retry-After"))
+                    await response.read()
+            except (aiohttp.ClientConnectionError, TimeoutError):
+                status, retry_after = 0, None
+            if (status not in _RETRYABLE and status != 0) or attempt == _MAX_ATTEMPTS:
+                break
+            await self._sleep(retry_after if retry_after is not None else 0.2 * 2**attempt)
+        _log.warning("channel %s %s failed: HTTP %s", method, path.split("/")[0], status or "none")
+        raise ChannelError(status, method)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return min(max(float(value), 0.0), 10.0)
+    except ValueError:
+        return None
+
+
+def _resource_id(body: Any) -> str | None:
+    resource_id = body.get("id") if isinstance(body, dict) else None
+    return resource_id if isinstance(resource_id, str) else None

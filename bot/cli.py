@@ -1,0 +1,59 @@
+"""The `meetbot` command line: `meetbot run` serves the bot (the same as `python app.py`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from bot.web import create_app
+
+
+def load_settings() -> Settings:
+    """Read the configuration, or exit naming each bad variable (never echoing its value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "configuration"
+            lines.append(f"  {where}: {error['msg']}")
+        sys.stderr.write("MeetBot cannot start, the configuration is invalid:\n")
+        sys.stderr.write("\n".join(lines) + "\n")
+        raise SystemExit(2) from None
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def run(settings: Settings | None = None) -> None:
+    """Serve the bot until SIGINT or SIGTERM, then shut down gracefully."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    web.run_app(
+        create_app(settings),
+        host=settings.bind_host,
+        port=settings.port,
+        access_log=logging.getLogger("aiohttp.access") if settings.log_level == "DEBUG" else None,
+        shutdown_timeout=10,
+        print=None,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="meetbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="serve the bot (configuration from the environment and .env)")
+    args = parser.parse_args(argv)
+    if args.command in (None, "run"):
+        run()
+    else:  # pragma: no cover - argparse rejects unknown commands first
+        parser.error(f"unknown command {args.command}")

@@ -1,0 +1,113 @@
+"""The Teams activity handler: it only routes each activity to one use case."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import ChannelAccount
+
+from bot.commands import Command, CommandName, parse_command
+from cards.elements import plain
+from cards.help import HELP_ACTION, NEW_MEETING_ACTION, help_card, welcome_card
+
+_log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[TurnContext, Command], Awaitable[None]]
+
+MAX_ECHO = 40
+
+
+class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
+    """Routes messages to commands and card buttons to the same commands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._commands: dict[CommandName, CommandHandler] = {
+            CommandName.HELP: self._help,
+            CommandName.UNKNOWN: self._unknown,
+        }
+
+    def register(self, name: CommandName, handler: CommandHandler) -> None:
+        """Later capabilities plug their command in here."""
+        self._commands[name] = handler
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if isinstance(activity.value, dict) and not activity.text:
+            await self._on_card_submit(turn_context, activity.value)
+            return
+        text = activity.text if isinstance(activity.text, str) else ""
+        if activity.entities:
+            text = TurnContext.remove_recipient_mention(activity) or ""
+        await self.dispatch(turn_context, parse_command(text))
+
+    async def dispatch(self, turn_context: TurnContext, command: Command) -> None:
+        handler = self._commands.get(command.name, self._unknown)
+        await handler(turn_context, command)
+
+    async def _on_card_submit(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        action = value.get("meetbot")
+        if action == NEW_MEETING_ACTION:
+            await self.dispatch(turn_context, Command(CommandName.MEET, "", "meet"))
+        elif action == HELP_ACTION:
+            await self.dispatch(turn_context, Command(CommandName.HELP, "", "help"))
+        else:
+            await turn_context.send_activity(
+                "That button is from a card I no longer understand. Type **help** to start again."
+            )
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        bot_added = any(member.id == bot_id for member in members_added)
+        personal = (activity.conversation.conversation_type or "personal") == "personal"
+        # In a team or group chat every new member would trigger this: greet only on install.
+        if bot_added or (personal and members_added):
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(welcome_card()))
+            )
+
+    async def _help(self, turn_context: TurnContext, _command: Command) -> None:
+        await turn_context.send_activity(
+            MessageFactory.attachment(CardFactory.adaptive_card(help_card()))
+        )
+
+    async def _unknown(self, turn_context: TurnContext, command: Command) -> None:
+        if command.word:
+            word = plain(command.word[:MAX_ECHO])
+            text = f"I didn't understand “{word}”. "
+        else:
+            text = ""
+        await turn_context.send_activity(
+            MessageFactory.text(
+                text + "Try **meet Design review tomorrow at 3pm for 45 minutes**, "
+                "or type **help** to see everything I can do.",
+                input_hint="acceptingInput",
+            )
+        )
+
+
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """Log the failure with its traceback; tell the user something went wrong, without details."""
+    activity = turn_context.activity
+    _log.exception(
+        "turn failed: activity type=%s id=%s channel=%s",
+        activity.type,
+        activity.id,
+        activity.channel_id,
+        exc_info=error,
+    )
+    if activity.type == "invoke":
+        return
+    try:
+        await turn_context.send_activity(
+            "Sorry, something went wrong on my side. Please try again in a moment."
+        )
+    except Exception:
+        _log.warning("could not tell the user about the failed turn", exc_info=True)

@@ -1,0 +1,126 @@
+"""Shared fixtures: settings, a fake Bot Connector channel on loopback, and the bot's HTTP client."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.settings import Settings
+from bot.web import create_app
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Received:
+    """One request the fake channel received from the bot."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    peer: tuple[str, int]
+
+
+@dataclass
+class FakeChannel:
+    """A loopback server speaking the Bot Connector API's reply routes; it records every call."""
+
+    server: TestServer
+    received: list[Received] = field(default_factory=list)
+    fail_with: list[int] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def activities(self) -> list[dict[str, Any]]:
+        return [r.body for r in self.received if r.body is not None and r.method == "POST"]
+
+    def cards(self) -> list[dict[str, Any]]:
+        return [
+            attachment["content"]
+            for activity in self.activities()
+            for attachment in activity.get("attachments") or []
+            if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+
+
+def _channel_app(channel_ref: list[FakeChannel]) -> web.Application:
+    async def record(request: web.Request) -> web.Response:
+        channel = channel_ref[0]
+        body = await request.json() if request.can_read_body else None
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        channel.received.append(
+            Received(request.method, request.path, dict(request.headers), body, tuple(peer or ()))
+        )
+        if channel.fail_with:
+            return web.json_response({"error": {"code": "x"}}, status=channel.fail_with.pop(0))
+        return web.json_response({"id": f"reply-{next(_ids)}"})
+
+    app = web.Application()
+    app.router.add_route("POST", "/v3/conversations/{conversation}/activities", record)
+    app.router.add_route("POST", "/v3/conversations/{conversation}/activities/{id}", record)
+    app.router.add_route("PUT", "/v3/conversations/{conversation}/activities/{id}", record)
+    app.router.add_route("DELETE", "/v3/conversations/{conversation}/activities/{id}", record)
+    return app
+
+
+@pytest.fixture
+async def channel(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> FakeChannel:
+    ref: list[FakeChannel] = []
+    server = await aiohttp_server(_channel_app(ref))
+    fake = FakeChannel(server)
+    ref.append(fake)
+    return fake
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None, MicrosoftAppId="", PORT=3978, LOG_LEVEL="INFO")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], settings: Settings
+) -> TestClient[Any, Any]:
+    return await aiohttp_client(create_app(settings))
+
+
+def activity(
+    service_url: str,
+    *,
+    text: str | None = "help",
+    kind: str = "message",
+    conversation_id: str = "a:conversation-1",
+    conversation_type: str = "personal",
+    channel_id: str = "msteams",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A Teams-shaped activity as the channel would POST it."""
+    body: dict[str, Any] = {
+        "type": kind,
+        "id": f"activity-{next(_ids)}",
+        "timestamp": "2026-11-23T20:00:00.000Z",
+        "serviceUrl": service_url,
+        "channelId": channel_id,
+        "from": {"id": "29:user-1", "name": "Megan Bowen", "aadObjectId": "5f0e0000-user"},
+        "recipient": {"id": "28:meetbot", "name": "MeetBot"},
+        "conversation": {
+            "id": conversation_id,
+            "conversationType": conversation_type,
+            "tenantId": "tenant-1",
+        },
+        "channelData": {"tenant": {"id": "tenant-1"}},
+        "locale": "en-US",
+    }
+    if text is not None:
+        body["text"] = text
+    body.update(extra)
+    return body
