@@ -1,0 +1,21 @@
+"""The bot's state store: botbuilder `Storage` on SQLite or memory, and typed records on top."""
+
+from bot.storage.base import ClosableStorage
+from bot.storage.errors import ConflictError, StorageError, is_conflict
+from bot.storage.factory import StorageKind, create_storage
+from bot.storage.memory import StrictMemoryStorage
+from bot.storage.records import JsonObject, Records
+from bot.storage.sqlite import SqliteStorage
+
+__all__ = [
+    "ClosableStorage",
+    "ConflictError",
+    "JsonObject",
+    "Records",
+    "SqliteStorage",
+    "StorageError",
+    "StorageKind",
+    "StrictMemoryStorage",
+    "create_storage",
+    "is_conflict",
+]

@@ -1,0 +1,87 @@
+"""The eTag rules and JSON encoding shared by every MeetBot store, so they behave identically."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import suppress
+from typing import Any
+
+from jsonpickle.pickler import Pickler  # type: ignore[import-untyped]
+from jsonpickle.unpickler import Unpickler  # type: ignore[import-untyped]
+
+from bot.storage.errors import ConflictError
+
+ANY_ETAG = "*"
+ETAG_FIELD = "e_tag"
+
+
+def validate_key(key: object) -> str:
+    """Return `key` if it can be stored: any `str` that is valid Unicode (no lone surrogates)."""
+    if not isinstance(key, str):
+        raise TypeError(f"storage keys must be str, not {type(key).__name__}")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"storage key {key!r} is not valid Unicode") from error
+    return key
+
+
+def requested_etag(value: object) -> str | None:
+    """The eTag a write of `value` is conditional on: `None` and "*" mean unconditional."""
+    raw: Any = (
+        value.get(ETAG_FIELD) if isinstance(value, dict) else getattr(value, ETAG_FIELD, None)
+    )
+    if raw is None:
+        return None
+    etag = str(raw)
+    if etag == "":
+        raise ValueError("e_tag is empty: use None or '*' for an unconditional write")
+    return etag
+
+
+def check_precondition(key: str, requested: str | None, current: str | None) -> None:
+    """Raise `ConflictError` unless a write conditional on `requested` may replace `current`.
+
+    Same rule as botbuilder's MemoryStorage: an absent key (`current is None`) accepts any
+    eTag, which is what lets the SSO middleware's first write with a fresh eTag succeed.
+    """
+    if current is None or requested is None or requested == ANY_ETAG:
+        return
+    if requested != current:
+        raise ConflictError(key, requested, current)
+
+
+def new_etag() -> str:
+    """A fresh eTag for a stored version; never equal to a caller-chosen or earlier eTag."""
+    return uuid.uuid4().hex
+
+
+def stamp_etag(value: object, etag: str) -> None:
+    """Record the eTag of the version just written on the caller's object, where possible."""
+    if isinstance(value, dict):
+        value[ETAG_FIELD] = etag
+        return
+    # Objects with __slots__ or read-only attributes simply keep their old eTag.
+    with suppress(AttributeError, TypeError):
+        setattr(value, ETAG_FIELD, etag)
+
+
+def encode(value: object) -> str:
+    """JSON for `value` without its eTag, in jsonpickle's form (as botbuilder-azure stores it).
+
+    jsonpickle adds a `py/object` type marker to objects, so `StoreItem`s and the dialog
+    state objects that ConversationState holds come back as the same classes.
+    """
+    flat = Pickler(unpicklable=True).flatten(value, reset=True)
+    if isinstance(flat, dict):
+        flat.pop(ETAG_FIELD, None)
+    return json.dumps(flat, separators=(",", ":"))
+
+
+def decode(document: str, etag: str) -> Any:
+    """A fresh object from `encode`'s JSON, carrying `etag` as its `e_tag` (dicts stay dicts)."""
+    flat = json.loads(document)
+    if isinstance(flat, dict):
+        flat[ETAG_FIELD] = etag
+    return Unpickler(safe=True).restore(flat, reset=True)

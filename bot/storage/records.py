@@ -1,0 +1,90 @@
+"""`Records`: the bot's own JSON records on any botbuilder `Storage`, with typed eTag handling."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from botbuilder.core import MemoryStorage, Storage
+
+from bot.storage.errors import ConflictError, is_conflict
+from bot.storage.items import ANY_ETAG, ETAG_FIELD
+
+JsonObject = dict[str, Any]
+
+_DATA_FIELD = "data"
+
+
+class Records:
+    """JSON objects stored under `<namespace>/<key>`, each version with an eTag.
+
+    The namespace keeps these keys apart from botbuilder's own (`msteams/...`).
+    `create` is exactly-once only on stores that check eTags atomically and give every
+    version a fresh eTag of their own, as `SqliteStorage` and `StrictMemoryStorage` do.
+    """
+
+    def __init__(self, storage: Storage, *, namespace: str) -> None:
+        if isinstance(storage, MemoryStorage):
+            raise TypeError(
+                "botbuilder's MemoryStorage keeps caller-chosen eTags, so Records.create "
+                "would not be exactly-once on it; use StrictMemoryStorage"
+            )
+        if not namespace or "/" in namespace:
+            raise ValueError(f"namespace must be non-empty and contain no '/', got {namespace!r}")
+        self._storage = storage
+        self._prefix = f"{namespace}/"
+
+    def storage_key(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> tuple[JsonObject | None, str | None]:
+        """The record and its eTag, or `(None, None)` if there is none."""
+        storage_key = self.storage_key(key)
+        item = (await self._storage.read([storage_key])).get(storage_key)
+        if item is None:
+            return None, None
+        if not isinstance(item, dict) or not isinstance(item.get(_DATA_FIELD), dict):
+            raise TypeError(f"{storage_key!r} does not hold a MeetBot record")
+        etag = item.get(ETAG_FIELD)
+        return item[_DATA_FIELD], None if etag is None else str(etag)
+
+    async def put(self, key: str, value: JsonObject, etag: str | None = None) -> None:
+        """Store `value`; with `etag`, only if the stored version still has that eTag.
+
+        Raises `ConflictError` if it does not. As in botbuilder's Storage, a conditional
+        write to a key that does not exist (any more) succeeds.
+        """
+        await self._write(key, value, ANY_ETAG if etag is None else etag)
+
+    async def create(self, key: str, value: JsonObject) -> bool:
+        """Store `value` only if `key` has no record; True for exactly one of racing callers."""
+        # The stores accept any eTag for an absent key, and compare it with their own
+        # eTag for a present one; a random eTag never equals that, so the write fails.
+        try:
+            await self._write(key, value, f"create-{uuid.uuid4().hex}")
+        except ConflictError:
+            return False
+        return True
+
+    async def delete(self, key: str) -> None:
+        await self._storage.delete([self.storage_key(key)])
+
+    async def _write(self, key: str, value: JsonObject, etag: str) -> None:
+        storage_key = self.storage_key(key)
+        document = {_DATA_FIELD: _json_copy(value), ETAG_FIELD: etag}
+        try:
+            await self._storage.write({storage_key: document})
+        except ConflictError:
+            raise
+        except Exception as error:
+            if is_conflict(error):
+                raise ConflictError(storage_key, etag, None) from error
+            raise
+
+
+def _json_copy(value: JsonObject) -> JsonObject:
+    if not isinstance(value, dict):
+        raise TypeError(f"a record must be a JSON object (dict), not {type(value).__name__}")
+    copied: JsonObject = json.loads(json.dumps(value, allow_nan=False))
+    return copied

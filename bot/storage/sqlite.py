@@ -1,0 +1,213 @@
+"""`SqliteStorage`: botbuilder `Storage` in one SQLite file, safe across threads and processes."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.storage.base import ClosableStorage
+from bot.storage.errors import StorageError
+from bot.storage.items import (
+    check_precondition,
+    decode,
+    encode,
+    new_etag,
+    requested_etag,
+    stamp_etag,
+    validate_key,
+)
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS store_items (
+    key   TEXT PRIMARY KEY NOT NULL,
+    etag  TEXT NOT NULL,
+    value TEXT NOT NULL
+)
+"""
+# Well under SQLite's limit on bound parameters per statement.
+_KEYS_PER_STATEMENT = 500
+
+_PreparedWrite = tuple[str, str | None, str]
+
+
+class SqliteStorage(ClosableStorage):
+    """A `ClosableStorage` in one SQLite database file (WAL journal, `synchronous=NORMAL`).
+
+    Every write's eTag check and update run in one `BEGIN IMMEDIATE` transaction, so of
+    several writers (tasks, threads or processes) holding the same eTag exactly one wins.
+    All sqlite3 calls run on one worker thread that owns the connection; the event loop
+    only awaits it. A writer waiting for another process's lock waits up to `busy_timeout`
+    seconds on that thread. With `synchronous=NORMAL` a committed write survives a crash of
+    the process but the last few may be lost if the machine loses power.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
+        if not str(path).strip():
+            raise ValueError("SqliteStorage needs a database file path, got an empty one")
+        if busy_timeout <= 0:
+            raise ValueError(f"busy_timeout must be positive, got {busy_timeout}")
+        self._path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-storage")
+        self._connection: sqlite3.Connection | None = None  # touched only on the worker thread
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SqliteStorage({str(self._path)!r})"
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def open(self) -> None:
+        await self._run(lambda _connection: None)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        try:
+            # Queued behind any work already submitted, so that work finishes first.
+            await loop.run_in_executor(self._executor, self._close_connection)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    async def read(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        wanted = list(dict.fromkeys(validate_key(key) for key in keys or ()))
+        if not wanted:
+            return {}
+        rows = await self._run(partial(_read_rows, keys=wanted))
+        return {key: decode(document, etag) for key, etag, document in rows}
+
+    async def write(self, changes: Mapping[str, object] | None) -> None:
+        if changes is None:
+            raise ValueError("Changes are required when writing")
+        if not changes:
+            return
+        prepared = [
+            (validate_key(key), requested_etag(value), encode(value))
+            for key, value in changes.items()
+        ]
+        new_etags = await self._run(partial(_write_rows, rows=prepared))
+        for key, value in changes.items():
+            stamp_etag(value, new_etags[key])
+
+    async def delete(self, keys: Iterable[str] | None) -> None:
+        doomed = list(dict.fromkeys(validate_key(key) for key in keys or ()))
+        if doomed:
+            await self._run(partial(_delete_rows, keys=doomed))
+
+    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        if self._closed:
+            raise StorageError(f"{self!r} is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._on_worker, work)
+
+    def _on_worker(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        try:
+            if self._connection is None:
+                self._connection = _connect(self._path, self._busy_timeout)
+            return work(self._connection)
+        except sqlite3.Error as error:
+            # e.g. "database is locked" after busy_timeout, or a file that is not a database.
+            raise StorageError(f"SQLite database {str(self._path)!r}: {error}") from error
+
+    def _close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: transactions are only the ones begun explicitly below.
+    connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        (journal_mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        if str(journal_mode).lower() != "wal":
+            raise StorageError(
+                f"SQLite database {str(path)!r} cannot use WAL journal mode "
+                f"(got {journal_mode!r}); put it on a local file system"
+            )
+        connection.execute("PRAGMA synchronous = NORMAL")
+        with _transaction(connection, "BEGIN IMMEDIATE"):
+            connection.execute(_SCHEMA)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection, begin: str) -> Iterator[None]:
+    connection.execute(begin)
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _chunks(keys: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+        yield keys[start : start + _KEYS_PER_STATEMENT]
+
+
+def _placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _read_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    # One read transaction: all keys come from the same snapshot.
+    with _transaction(connection, "BEGIN"):
+        for chunk in _chunks(keys):
+            rows.extend(
+                connection.execute(
+                    "SELECT key, etag, value FROM store_items "
+                    f"WHERE key IN ({_placeholders(len(chunk))})",
+                    tuple(chunk),
+                )
+            )
+    return rows
+
+
+def _write_rows(connection: sqlite3.Connection, rows: Sequence[_PreparedWrite]) -> dict[str, str]:
+    written: dict[str, str] = {}
+    # IMMEDIATE takes the write lock before reading the current eTags, so no other
+    # connection can commit between our check and our update.
+    with _transaction(connection, "BEGIN IMMEDIATE"):
+        for key, requested, document in rows:
+            current = connection.execute(
+                "SELECT etag FROM store_items WHERE key = ?", (key,)
+            ).fetchone()
+            check_precondition(key, requested, None if current is None else current[0])
+            etag = new_etag()
+            connection.execute(
+                "INSERT INTO store_items (key, etag, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, value = excluded.value",
+                (key, etag, document),
+            )
+            written[key] = etag
+    return written
+
+
+def _delete_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> None:
+    with _transaction(connection, "BEGIN IMMEDIATE"):
+        for chunk in _chunks(keys):
+            connection.execute(
+                f"DELETE FROM store_items WHERE key IN ({_placeholders(len(chunk))})",
+                tuple(chunk),
+            )
