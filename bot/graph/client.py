@@ -1,0 +1,382 @@
+"""Graph `onlineMeetings/createOrGet` over the app's shared aiohttp session, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import ValidationError
+from yarl import URL
+
+from bot.graph.errors import (
+    GraphBadRequestError,
+    GraphError,
+    GraphInvalidResponseError,
+    GraphTimeoutError,
+    GraphUnavailableError,
+    error_from_response,
+)
+from bot.graph.models import CreateOrGetRequest, OnlineMeeting
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try within the caller's time budget."""
+
+    max_attempts: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    # A hung attempt must not eat the whole budget of a long call; short budgets are unaffected.
+    max_attempt_timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0
+    # Starting an attempt with less time than this left cannot succeed; give up instead.
+    min_attempt_s: float = 0.2
+    retry_statuses: frozenset[int] = RETRYABLE_STATUSES
+
+    def backoff_s(self, retry_number: int, rand: float) -> float:
+        """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(n-1))]."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, retry_number - 1))
+        return max(0.0, min(1.0, rand)) * ceiling
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrGetResult:
+    """The meeting, whether Graph created it now (201) or returned an existing one (200)."""
+
+    meeting: OnlineMeeting
+    created: bool
+    request_id: str | None
+    client_request_id: str | None = None
+    attempts: int = 1
+
+
+class OnlineMeetingsApi(Protocol):
+    """The outbound seam the bot depends on; `GraphClient` is the production implementation."""
+
+    async def create_or_get(
+        self,
+        token: str,
+        request: CreateOrGetRequest,
+        *,
+        budget_s: float,
+        user_object_id: str | None = None,
+    ) -> CreateOrGetResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _TransportFailure:
+    error: GraphError
+    retryable: bool
+
+
+_NOT_TRANSIENT = (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)
+
+
+class GraphClient:
+    """`OnlineMeetingsApi` over HTTP. Works for any Graph base URL, including the local sandbox.
+
+    One `client-request-id` is used for every attempt of a call (with `Retry-Attempt` on
+    retries, as the Graph SDKs do) so Microsoft support can tie the attempts together.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._session = session
+        self._base_url = _checked_base_url(base_url)
+        self._retry = retry
+        self._sleep = sleep
+        self._rand = rand
+        self._clock = clock
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def is_beta(self) -> bool:
+        """`chatInfo` is only sent to beta endpoints: v1.0 rejects it."""
+        return self._base_url.rsplit("/", 1)[-1].lower() == "beta"
+
+    def url_for(self, user_object_id: str | None = None) -> URL:
+        if user_object_id is None:
+            path = "me/onlineMeetings/createOrGet"
+        else:
+            if not user_object_id.strip():
+                raise ValueError("user_object_id must be an Entra object id")
+            path = f"users/{quote(user_object_id, safe='')}/onlineMeetings/createOrGet"
+        return URL(f"{self._base_url}/{path}", encoded=True)
+
+    async def create_or_get(
+        self,
+        token: str,
+        request: CreateOrGetRequest,
+        *,
+        budget_s: float,
+        user_object_id: str | None = None,
+    ) -> CreateOrGetResult:
+        if not token:
+            raise ValueError("an access token is required")
+        if not budget_s > 0:
+            raise ValueError("budget_s must be positive")
+        url = self.url_for(user_object_id)
+        send_chat_info = self.is_beta and bool(request.chat_thread_id)
+        if request.chat_thread_id and not self.is_beta:
+            logger.debug("chat_thread_id not sent: chatInfo is accepted on Graph beta only")
+        payload = json.dumps(
+            request.to_graph_body(include_chat_info=send_chat_info), separators=(",", ":")
+        ).encode()
+        client_request_id = str(uuid.uuid4())
+        started = self._clock()
+        deadline = started + budget_s
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            outcome = await self._attempt(
+                url, token, payload, client_request_id, attempt, time_left_s=remaining
+            )
+            if isinstance(outcome, _Answer) and 200 <= outcome.status < 300:
+                result = self._result(outcome, client_request_id, attempt)
+                if isinstance(result, CreateOrGetResult):
+                    self._log_call(
+                        url,
+                        outcome.status,
+                        result.request_id,
+                        client_request_id,
+                        attempt,
+                        started,
+                        "created" if result.created else "existing",
+                    )
+                    return result
+                error, retryable = result, False
+            elif isinstance(outcome, _Answer):
+                error = error_from_response(
+                    status=outcome.status,
+                    headers=outcome.headers,
+                    body=outcome.body,
+                    sent_client_request_id=client_request_id,
+                    attempts=attempt,
+                )
+                if send_chat_info and isinstance(error, GraphBadRequestError):
+                    error.user_message = _CHAT_THREAD_REJECTED
+                retryable = outcome.status in self._retry.retry_statuses
+            else:
+                error, retryable = outcome.error, outcome.retryable
+
+            delay = self._delay_before_retry(error, attempt, deadline) if retryable else None
+            if delay is None:
+                self._log_call(
+                    url,
+                    error.status,
+                    error.request_id,
+                    client_request_id,
+                    attempt,
+                    started,
+                    type(error).__name__,
+                    code=error.code,
+                )
+                raise error
+            logger.debug(
+                "graph createOrGet attempt %d failed (status=%s code=%s); retrying in %.3f s",
+                attempt,
+                error.status,
+                error.code,
+                delay,
+            )
+            await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        url: URL,
+        token: str,
+        payload: bytes,
+        client_request_id: str,
+        attempt: int,
+        *,
+        time_left_s: float,
+    ) -> _Answer | _TransportFailure:
+        attempt_timeout = max(0.001, min(time_left_s, self._retry.max_attempt_timeout_s))
+        timeout = aiohttp.ClientTimeout(
+            total=attempt_timeout,
+            sock_connect=min(attempt_timeout, self._retry.connect_timeout_s),
+            # aiohttp rounds longer timeouts up to a whole second, which would overrun the budget.
+            ceil_threshold=math.inf,
+        )
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "client-request-id": client_request_id,
+            "return-client-request-id": "true",
+        }
+        if attempt > 1:
+            headers["Retry-Attempt"] = str(attempt - 1)
+        try:
+            # The shared session may have been built with raise_for_status or redirects on:
+            # this call decides both itself (a redirect must not carry the bearer token away).
+            async with self._session.post(
+                url,
+                data=payload,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                raise_for_status=False,
+            ) as response:
+                body = await response.read()
+                return _Answer(response.status, response.headers, body)
+        except TimeoutError as exc:
+            return _failure(GraphTimeoutError, exc, client_request_id, attempt, retryable=True)
+        except _NOT_TRANSIENT as exc:
+            return _failure(GraphUnavailableError, exc, client_request_id, attempt, retryable=False)
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            return _failure(GraphUnavailableError, exc, client_request_id, attempt, retryable=True)
+        except aiohttp.ClientError as exc:
+            return _failure(GraphError, exc, client_request_id, attempt, retryable=False)
+
+    def _result(
+        self, answer: _Answer, client_request_id: str, attempt: int
+    ) -> CreateOrGetResult | GraphError:
+        request_id = answer.headers.get("request-id")
+        returned_client_request_id = answer.headers.get("client-request-id") or client_request_id
+        try:
+            meeting = OnlineMeeting.model_validate_json(answer.body)
+        except ValidationError as exc:
+            error = GraphInvalidResponseError(
+                status=answer.status,
+                request_id=request_id,
+                client_request_id=returned_client_request_id,
+                attempts=attempt,
+                graph_message=f"unreadable onlineMeeting: {exc.error_count()} validation errors",
+            )
+            error.__cause__ = exc
+            return error
+        return CreateOrGetResult(
+            meeting=meeting,
+            created=answer.status == 201,
+            request_id=request_id,
+            client_request_id=returned_client_request_id,
+            attempts=attempt,
+        )
+
+    def _delay_before_retry(self, error: GraphError, attempt: int, deadline: float) -> float | None:
+        """Seconds to wait before the next attempt, or None when it would not fit the budget."""
+        if attempt >= self._retry.max_attempts:
+            return None
+        if error.retry_after is not None:
+            delay = error.retry_after
+        else:
+            delay = self._retry.backoff_s(attempt, self._rand())
+        if self._clock() + delay + self._retry.min_attempt_s > deadline:
+            return None
+        return delay
+
+    def _log_call(
+        self,
+        url: URL,
+        status: int | None,
+        request_id: str | None,
+        client_request_id: str,
+        attempts: int,
+        started: float,
+        outcome: str,
+        *,
+        code: str | None = None,
+    ) -> None:
+        elapsed_ms = round((self._clock() - started) * 1000)
+        level = logging.INFO if status is not None and 200 <= status < 300 else logging.WARNING
+        logger.log(
+            level,
+            "graph createOrGet %s status=%s code=%s request-id=%s client-request-id=%s "
+            "attempts=%d elapsed_ms=%d endpoint=%s",
+            outcome,
+            status,
+            code,
+            request_id,
+            client_request_id,
+            attempts,
+            elapsed_ms,
+            _endpoint_for_log(url),
+        )
+
+
+_CHAT_THREAD_REJECTED = (
+    "Teams did not accept the meeting details. The meeting can only be attached to a Teams "
+    "channel conversation, not to a group or one-to-one chat; check also that the start time "
+    "comes before the end time, then try again."
+)
+
+
+def _failure(
+    error_type: type[GraphError],
+    exc: BaseException,
+    client_request_id: str,
+    attempt: int,
+    *,
+    retryable: bool,
+) -> _TransportFailure:
+    error = error_type(
+        client_request_id=client_request_id,
+        attempts=attempt,
+        graph_message=type(exc).__name__,
+    )
+    error.__cause__ = exc
+    return _TransportFailure(error, retryable)
+
+
+def _endpoint_for_log(url: URL) -> str:
+    # The app-only path carries a user's object id; keep it out of the logs.
+    path = url.raw_path
+    if "/users/" in path:
+        path = path.split("/users/", 1)[0] + "/users/{id}/onlineMeetings/createOrGet"
+    return f"{url.scheme}://{url.raw_authority}{path}"
+
+
+def _checked_base_url(base_url: str) -> str:
+    """Validate a Graph base URL; plain http only for loopback (the embedded sandbox)."""
+    url = URL(base_url.rstrip("/"))
+    if url.scheme not in {"https", "http"} or not url.host:
+        raise ValueError(f"Graph base URL must be an absolute http(s) URL, got {base_url!r}")
+    if url.query_string or url.fragment:
+        raise ValueError("Graph base URL must not have a query or fragment")
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ValueError("plain http is only allowed for a loopback Graph sandbox; use https")
+    return str(url)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,1 @@
+"""Tests of the Graph createOrGet client and the embedded Graph sandbox."""
