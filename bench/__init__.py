@@ -1,0 +1,1 @@
+"""Benchmark harness comparing MeetBot with the stock Bot Framework echo bot."""
