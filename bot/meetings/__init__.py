@@ -1,0 +1,1 @@
+"""Meeting requests: parsing, the canonical request and its externalId."""
