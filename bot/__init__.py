@@ -1,0 +1,1 @@
+"""MeetBot: a Teams bot that turns a conversation into a Teams meeting."""

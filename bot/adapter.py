@@ -9,8 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from botbuilder.core import CloudAdapterBase, InvokeResponse, TurnContext
-from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 from botframework.connector import Channels
 from botframework.connector.aio import ConnectorClient
@@ -18,13 +22,19 @@ from botframework.connector.auth import (
     AuthenticationConstants,
     ClaimsIdentity,
     ConnectorFactory,
-    MicrosoftAppCredentials,
+    GovernmentConstants,
     UserTokenClient,
 )
-from botframework.connector.auth._user_token_client_impl import _UserTokenClientImpl
 
-from bot.channel import AnonymousTokenSource, CachedTokenSource, ChannelClient, TokenSource
-from bot.settings import Settings
+from bot.channel import (
+    AnonymousTokenSource,
+    CachedTokenSource,
+    ChannelClient,
+    TokenSource,
+    credential_tokens,
+)
+from bot.settings import GOVERNMENT_CHANNEL_SERVICE, Settings
+from bot.token_service import TokenServiceClient
 
 _log = logging.getLogger(__name__)
 
@@ -90,12 +100,20 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
 
     OUTBOUND_KEY = "MeetBot.Outbound"
 
-    def __init__(self, settings: Settings, channel: ChannelClient) -> None:
-        super().__init__(ConfigurationBotFrameworkAuthentication(BotFrameworkConfig(settings)))
+    def __init__(
+        self, settings: Settings, session: aiohttp.ClientSession, channel: ChannelClient
+    ) -> None:
+        config = BotFrameworkConfig(settings)
+        self._credentials = ConfigurationServiceClientCredentialFactory(config)
+        super().__init__(
+            ConfigurationBotFrameworkAuthentication(config, credentials_factory=self._credentials)
+        )
         self._settings = settings
+        self._session = session
         self._channel = channel
         self._outbound: OrderedDict[tuple[str, str, str], _Outbound] = OrderedDict()
-        self._user_token_clients: dict[str, UserTokenClient] = {}
+        self._user_token_clients: dict[tuple[str, str], TokenServiceClient] = {}
+        self._emulator_token_services: dict[str, bool] = {}
 
     async def authenticate(self, activity: Activity, auth_header: str) -> Inbound:
         """Validate the channel's JWT (production) or accept the local client anonymously."""
@@ -154,12 +172,13 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
         logic: Callable[[TurnContext], Awaitable[None]],
     ) -> TurnContext:
         outbound = await self.outbound(claims, activity.service_url, audience)
+        token_service = await self._token_service_for(activity)
         context: TurnContext = self._create_turn_context(
             activity,
             claims,
             audience,
             outbound.connector,
-            self.user_token_client(claims),
+            self.user_token_client(claims, token_service),
             logic,
             _CachingConnectorFactory(self, claims),
         )
@@ -193,7 +212,7 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
         connector: ConnectorClient = await factory.create(service_url, audience)
         credentials = connector.config.credentials
         tokens: TokenSource = (
-            CachedTokenSource(credentials.get_access_token)
+            credential_tokens(credentials)
             if app_id and not self._settings.local_mode
             else _ANONYMOUS
         )
@@ -203,16 +222,66 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
             self._outbound.popitem(last=False)
         return built
 
-    def user_token_client(self, claims: ClaimsIdentity) -> UserTokenClient:
+    def user_token_client(
+        self, claims: ClaimsIdentity, base_url: str | None = None
+    ) -> UserTokenClient:
+        """The token-service client for this app id, built once and kept."""
         app_id = self._app_id(claims)
-        client = self._user_token_clients.get(app_id)
+        base_url = base_url or self._settings.resolved_oauth_url
+        client = self._user_token_clients.get((app_id, base_url))
         if client is None:
-            credentials = MicrosoftAppCredentials(
-                app_id, self._settings.microsoft_app_password.get_secret_value()
-            )
-            client = _UserTokenClientImpl(app_id, credentials, self._settings.resolved_oauth_url)
-            self._user_token_clients[app_id] = client
+            tokens: TokenSource = _ANONYMOUS
+            if app_id and not self._settings.local_mode:
+                tokens = self._app_tokens(
+                    app_id, AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+                )
+            client = TokenServiceClient(self._session, base_url, app_id, tokens)
+            self._user_token_clients[(app_id, base_url)] = client
         return client
+
+    def _app_tokens(self, app_id: str, audience: str) -> TokenSource:
+        settings = self._settings
+        login = settings.to_channel_from_bot_login_url or (
+            GovernmentConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+            if settings.channel_service == GOVERNMENT_CHANNEL_SERVICE
+            else AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+        )
+        credentials: list[Any] = []
+
+        async def fetch() -> str:
+            if not credentials:
+                credentials.append(
+                    await self._credentials.create_credentials(
+                        app_id, audience, login, settings.validate_authority
+                    )
+                )
+            return str(await asyncio.to_thread(credentials[0].get_access_token))
+
+        return CachedTokenSource(fetch)
+
+    async def _token_service_for(self, activity: Activity) -> str | None:
+        """The Emulator serves the token API itself to bots without an app id (legacy behaviour)."""
+        if (
+            activity.channel_id != Channels.emulator
+            or not self._settings.local_mode
+            or self._settings.oauth_url
+        ):
+            return None
+        url = activity.service_url
+        if url not in self._emulator_token_services:
+            self._emulator_token_services[url] = await self._emulate_oauth_cards(url)
+        return url if self._emulator_token_services[url] else None
+
+    async def _emulate_oauth_cards(self, service_url: str) -> bool:
+        try:
+            async with self._session.post(
+                f"{service_url.rstrip('/')}/api/usertoken/emulateOAuthCards",
+                params={"emulate": "true"},
+                timeout=aiohttp.ClientTimeout(total=3),
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     def _tokens(self, context: TurnContext) -> TokenSource:
         outbound: _Outbound | None = context.turn_state.get(self.OUTBOUND_KEY)

@@ -43,10 +43,10 @@ class AnonymousTokenSource:
 
 
 class CachedTokenSource:
-    """Caches an app token until shortly before expiry; the blocking MSAL fetch runs in a thread."""
+    """Caches an app token until shortly before it expires, fetching it once at a time."""
 
     def __init__(
-        self, fetch: Callable[[], str], clock: Callable[[], float] = time.monotonic
+        self, fetch: Callable[[], Awaitable[str]], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._fetch = fetch
         self._clock = clock
@@ -59,7 +59,7 @@ class CachedTokenSource:
             return self._token
         async with self._lock:
             if self._token is None or self._clock() >= self._refresh_at:
-                token = await asyncio.to_thread(self._fetch)
+                token = await self._fetch()
                 self._token = token
                 self._refresh_at = self._clock() + _lifetime_s(token) - _REFRESH_MARGIN_S
             return self._token
@@ -71,6 +71,15 @@ def _lifetime_s(token: str) -> float:
         return max(float(claims["exp"]) - time.time(), _REFRESH_MARGIN_S + 60.0)
     except (jwt.PyJWTError, KeyError, TypeError, ValueError):
         return 30 * 60.0
+
+
+def credential_tokens(credentials: Any) -> CachedTokenSource:
+    """Tokens from botbuilder `AppCredentials`; their MSAL call blocks, so it runs in a thread."""
+
+    async def fetch() -> str:
+        return str(await asyncio.to_thread(credentials.get_access_token))
+
+    return CachedTokenSource(fetch)
 
 
 class ChannelClient:

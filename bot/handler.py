@@ -6,11 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 
 from bot.commands import Command, CommandName, parse_command
+from bot.meetings.service import RETRY_ACTION, Meetings, is_magic_code
 from cards.elements import plain
 from cards.help import HELP_ACTION, NEW_MEETING_ACTION, help_card, welcome_card
 
@@ -24,12 +25,17 @@ MAX_ECHO = 40
 class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
     """Routes messages to commands and card buttons to the same commands."""
 
-    def __init__(self) -> None:
+    def __init__(self, meetings: Meetings | None = None) -> None:
         super().__init__()
+        self._meetings = meetings
         self._commands: dict[CommandName, CommandHandler] = {
             CommandName.HELP: self._help,
             CommandName.UNKNOWN: self._unknown,
         }
+        if meetings is not None:
+            self._commands[CommandName.MEET] = meetings.on_meet
+            self._commands[CommandName.LIST] = meetings.on_list
+            self._commands[CommandName.SIGNOUT] = meetings.on_signout
 
     def register(self, name: CommandName, handler: CommandHandler) -> None:
         """Later capabilities plug their command in here."""
@@ -43,6 +49,9 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
         text = activity.text if isinstance(activity.text, str) else ""
         if activity.entities:
             text = TurnContext.remove_recipient_mention(activity) or ""
+        if self._meetings is not None and is_magic_code(text):
+            await self._meetings.on_magic_code(turn_context, text.strip())
+            return
         await self.dispatch(turn_context, parse_command(text))
 
     async def dispatch(self, turn_context: TurnContext, command: Command) -> None:
@@ -55,10 +64,33 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
             await self.dispatch(turn_context, Command(CommandName.MEET, "", "meet"))
         elif action == HELP_ACTION:
             await self.dispatch(turn_context, Command(CommandName.HELP, "", "help"))
+        elif action == RETRY_ACTION and self._meetings is not None:
+            await self._meetings.on_retry(turn_context, value)
         else:
             await turn_context.send_activity(
                 "That button is from a card I no longer understand. Type **help** to start again."
             )
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        name = turn_context.activity.name
+        if self._meetings is not None:
+            if name == "signin/verifyState":
+                return await self._meetings.on_verify_state(turn_context)
+            if name == "signin/tokenExchange":
+                return await self._meetings.on_token_exchange(turn_context)
+        if name == "signin/failure":
+            # Teams could not get an SSO token: usually a wrong app id URI or token exchange URL.
+            _log.warning("Teams reported signin/failure: %s", turn_context.activity.value)
+            await turn_context.send_activity(
+                "Single sign-on failed, so please use the **Sign in** button instead."
+            )
+            return InvokeResponse(status=200, body={})
+        response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+        return response
+
+    async def on_token_response_event(self, turn_context: TurnContext) -> None:
+        if self._meetings is not None:
+            await self._meetings.on_token_response(turn_context)
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
+    storage: Literal["sqlite", "memory"] = Field(default="sqlite", validation_alias="STORAGE")
+    sqlite_path: str = Field(default="data/meetbot.sqlite3", validation_alias="SQLITE_PATH")
     max_request_bytes: int = Field(
         default=512 * 1024,
         ge=16 * 1024,

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -13,9 +19,20 @@ from botbuilder.schema import Activity
 
 from bot.activity_check import activity_problem
 from bot.adapter import MeetBotAdapter, Unauthorized
+from bot.calendar import CalendarFiles, ics
 from bot.channel import ChannelClient
+from bot.graph import GraphClient
 from bot.handler import MeetBot, on_turn_error
-from bot.settings import Settings
+from bot.meetings.parse import warm_up
+from bot.meetings.service import Meetings
+from bot.sandbox.graph import create_graph_sandbox
+from bot.sandbox.token_service import TokenSandboxConfig, create_token_sandbox
+from bot.sandbox.tokens import SandboxTokens
+from bot.secrets_file import load_or_create_key
+from bot.settings import SANDBOX_PREFIX, Settings
+from bot.signin import SignIn
+from bot.storage import ClosableStorage, Records, create_storage
+from bot.tasks import BackgroundTasks
 
 _log = logging.getLogger(__name__)
 
@@ -25,8 +42,11 @@ class Services:
     """What the app builds at start-up and closes at shutdown."""
 
     session: aiohttp.ClientSession
+    storage: ClosableStorage
     adapter: MeetBotAdapter
     bot: MeetBot
+    tasks: BackgroundTasks
+    calendar: CalendarFiles
 
 
 @dataclass
@@ -38,6 +58,8 @@ class Runtime:
 
 SETTINGS = web.AppKey("settings", Settings)
 RUNTIME = web.AppKey("runtime", Runtime)
+STORAGE = web.AppKey("storage", ClosableStorage)
+KEY = web.AppKey("key", bytes)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -45,22 +67,73 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_request_bytes)
     app[SETTINGS] = settings
     app[RUNTIME] = Runtime()
+    app[STORAGE] = create_storage(
+        settings.storage, sqlite_path=settings.sqlite_path, production=not settings.local_mode
+    )
+    app[KEY] = _signing_key(settings)
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/calendar/{token}", calendar_file)
+    if settings.local_mode:
+        _mount_sandbox(app, settings)
     return app
 
 
+def _signing_key(settings: Settings) -> bytes:
+    """Signs sandbox tokens and calendar links; the same for every process sharing the store."""
+    if settings.storage == "memory":
+        return secrets.token_bytes(32)
+    if settings.local_mode:
+        return load_or_create_key(Path(settings.sqlite_path).parent / "meetbot.key")
+    password = settings.microsoft_app_password.get_secret_value()
+    if not password:
+        _log.warning("no app secret to derive a signing key from: calendar links end at restart")
+        return secrets.token_bytes(32)
+    # Replicas share the app's secret; derive a key from it rather than keeping another.
+    return hmac.new(password.encode(), b"meetbot/signing-key/v1", hashlib.sha256).digest()
+
+
+def _mount_sandbox(app: web.Application, settings: Settings) -> None:
+    tokens = SandboxTokens(app[KEY])
+    app.add_subapp(f"{SANDBOX_PREFIX}/graph", create_graph_sandbox(app[STORAGE], tokens))
+    app.add_subapp(
+        f"{SANDBOX_PREFIX}/token",
+        create_token_sandbox(app[STORAGE], TokenSandboxConfig(settings.browser_url, tokens)),
+    )
+
+
 async def _services(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
+    settings, storage = app[SETTINGS], app[STORAGE]
+    await storage.open()
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=200, limit_per_host=64, keepalive_timeout=60),
         timeout=aiohttp.ClientTimeout(total=30, connect=5),
         raise_for_status=False,
     )
-    adapter = MeetBotAdapter(settings, ChannelClient(session))
+    adapter = MeetBotAdapter(settings, session, ChannelClient(session))
     adapter.on_turn_error = on_turn_error
-    app[RUNTIME].services = Services(session=session, adapter=adapter, bot=MeetBot())
+    tasks = BackgroundTasks()
+    records = Records(storage, namespace="meetbot")
+    calendar = CalendarFiles(app[KEY], settings.browser_url)
+    meetings = Meetings(
+        GraphClient(session, settings.resolved_graph_base_url),
+        SignIn(records, settings.connection_name),
+        records,
+        calendar,
+        default_zone=settings.zone,
+        spawn=tasks.spawn,
+    )
+    # Loading the recognizer models takes a few hundred ms: pay it before reporting ready.
+    await asyncio.to_thread(warm_up)
+    app[RUNTIME].services = Services(
+        session=session,
+        storage=storage,
+        adapter=adapter,
+        bot=MeetBot(meetings),
+        tasks=tasks,
+        calendar=calendar,
+    )
     _log.info(
         "MeetBot ready in %s mode on %s:%s (Graph %s, token service %s)",
         "local" if settings.local_mode else "production",
@@ -73,7 +146,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         app[RUNTIME].services = None
+        await tasks.drain()
         await session.close()
+        await storage.close()
 
 
 def _services_of(request: web.Request) -> Services | None:
@@ -115,6 +190,20 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if response is not None:
         return web.json_response(response.body, status=int(response.status))
     return web.Response(status=201)
+
+
+async def calendar_file(request: web.Request) -> web.Response:
+    """GET /calendar/{token}: the .ics file of a meeting the bot put on a card."""
+    services = _services_of(request)
+    event = services.calendar.open(request.match_info["token"]) if services else None
+    if event is None:
+        return _problem(404, "this calendar link is invalid or has expired")
+    return web.Response(
+        text=ics(event, datetime.now(UTC)),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="meeting.ics"'},
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

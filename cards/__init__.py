@@ -1,0 +1,1 @@
+"""Adaptive Cards MeetBot sends, built from typed elements."""

@@ -31,6 +31,7 @@ class TextBlock(_Model):
     spacing: Spacing | None = None
     separator: bool | None = None
     style: Literal["default", "heading"] | None = None
+    font_type: Literal["default", "monospace"] | None = None
     id: str | None = None
     is_visible: bool | None = None
 
@@ -117,11 +118,13 @@ class AdaptiveCard(_Model):
     version: str = CARD_VERSION
     body: list[Element] = Field(default_factory=list)
     actions: list[Action] | None = None
-    msteams: dict[str, Any] | None = Field(default_factory=lambda: {"width": "Full"})
+    msteams: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The card as Teams and the Adaptive Cards renderers expect it."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        """The top-level card as Teams and the renderers expect it (full width in Teams)."""
+        card = self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        card.setdefault("msteams", {"width": "Full"})
+        return card
 
 
 for _model in (Column, Container, ActionShowCard, ActionSet, AdaptiveCard):

@@ -1,4 +1,4 @@
-"""Shared fixtures: settings, a fake Bot Connector channel on loopback, and the bot's HTTP client."""
+"""Shared fixtures: settings, a fake Bot Connector channel on loopback, the bot's client."""
 
 from __future__ import annotations
 

@@ -115,9 +115,11 @@ async def test_a_body_over_the_limit_is_413(
     client: TestClient[Any, Any], channel: FakeChannel
 ) -> None:
     body = activity(channel.url, text="x" * (600 * 1024))
-    response = await client.post("/api/messages", data=json.dumps(body).encode(), headers={
-        "Content-Type": "application/json"
-    })
+    response = await client.post(
+        "/api/messages",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 413
     assert channel.received == []
 

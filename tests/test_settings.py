@@ -69,7 +69,11 @@ def test_secrets_are_not_printed() -> None:
         ({"MicrosoftAppType": "Anything"}, "MicrosoftAppType"),
         ({"MicrosoftAppId": "app"}, "MicrosoftAppPassword"),
         (
-            {"MicrosoftAppId": "app", "MicrosoftAppPassword": "p", "MicrosoftAppType": "SingleTenant"},
+            {
+                "MicrosoftAppId": "app",
+                "MicrosoftAppPassword": "p",
+                "MicrosoftAppType": "SingleTenant",
+            },
             "MicrosoftAppTenantId",
         ),
     ],

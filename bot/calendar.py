@@ -1,0 +1,132 @@
+"""Add to calendar: an Outlook web compose link, and signed, expiring `.ics` files."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ValidationError
+
+ICS_LIFETIME_S = 30 * 24 * 3600
+OUTLOOK_COMPOSE = "https://outlook.office.com/calendar/0/deeplink/compose"
+
+
+class CalendarEvent(BaseModel):
+    """Just enough of a meeting to put it on a calendar."""
+
+    uid: str
+    subject: str
+    start: datetime
+    end: datetime
+    join_url: str
+    details: str = ""
+
+
+def outlook_link(event: CalendarEvent) -> str:
+    query = urlencode(
+        {
+            "path": "/calendar/action/compose",
+            "rru": "addevent",
+            "subject": event.subject,
+            "startdt": event.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "enddt": event.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "body": f"Join the Teams meeting: {event.join_url}\n\n{event.details}".strip(),
+            "location": "Microsoft Teams meeting",
+        }
+    )
+    return f"{OUTLOOK_COMPOSE}?{query}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class CalendarFiles:
+    """Signs `.ics` links so the bot serves only events it put on a card, and only for a while."""
+
+    secret: bytes
+    base_url: str
+    clock: Callable[[], float] = time.time
+
+    def url(self, event: CalendarEvent) -> str:
+        payload = _b64(
+            json.dumps(
+                {"e": event.model_dump(mode="json"), "x": int(self.clock()) + ICS_LIFETIME_S},
+                separators=(",", ":"),
+            ).encode()
+        )
+        return f"{self.base_url}/calendar/{payload}.{self._sign(payload)}.ics"
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self.secret, payload.encode(), hashlib.sha256).digest()[:18])
+
+    def open(self, token: str) -> CalendarEvent | None:
+        """The event behind a link, or None when it is forged, damaged or expired."""
+        payload, _, signature = token.removesuffix(".ics").partition(".")
+        if not payload or not hmac.compare_digest(signature, self._sign(payload)):
+            return None
+        try:
+            data = json.loads(_unb64(payload))
+            if int(data["x"]) < self.clock():
+                return None
+            return CalendarEvent.model_validate(data["e"])
+        except (ValueError, KeyError, TypeError, ValidationError):
+            return None
+
+
+def _ics_text(value: str) -> str:
+    escaped = (
+        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    )
+    return "".join(ch for ch in escaped if ch >= " " or ch == "\t")
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 §3.1: lines longer than 75 octets continue on the next line after a space."""
+    raw = line.encode()
+    if len(raw) <= 75:
+        return line
+    parts, start = [], 0
+    while start < len(raw):
+        end = min(start + (75 if start == 0 else 74), len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:
+            end -= 1
+        parts.append(raw[start:end].decode())
+        start = end
+    return "\r\n ".join(parts)
+
+
+def ics(event: CalendarEvent, now: datetime) -> str:
+    def stamp(value: datetime) -> str:
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//MeetBot//Teams meetings//EN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{_ics_text(event.uid)}@meetbot",
+        f"DTSTAMP:{stamp(now)}",
+        f"DTSTART:{stamp(event.start)}",
+        f"DTEND:{stamp(event.end)}",
+        f"SUMMARY:{_ics_text(event.subject)}",
+        "LOCATION:Microsoft Teams meeting",
+        f"URL:{_ics_text(event.join_url)}",
+        f"DESCRIPTION:{_ics_text(f'Join the Teams meeting: {event.join_url}. {event.details}')}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"

@@ -1,0 +1,383 @@
+"""The meeting use cases: `meet`, `list`, `signout`, and finishing requests after sign-in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes
+from pydantic import ValidationError
+
+from bot.calendar import CalendarEvent, CalendarFiles, outlook_link
+from bot.commands import Command
+from bot.graph import Attendee as GraphAttendee
+from bot.graph import (
+    CreateOrGetRequest,
+    GraphAuthError,
+    GraphError,
+    OnlineMeetingsApi,
+)
+from bot.meetings.parse import ParseError, parse_meeting
+from bot.meetings.request import Attendee, MeetingRequest
+from bot.ports import RecordStore
+from bot.signin import MAGIC_CODE, SignIn, token_from_event
+from bot.storage import ConflictError
+from cards.lists import meeting_list_card
+from cards.meeting import MeetingView, meeting_card, problem_card
+
+_log = logging.getLogger(__name__)
+
+MESSAGE_BUDGET_S = 12.0
+LEDGER_SIZE = 50
+RETRY_ACTION = "retry"
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+def user_zone(activity: Activity, default: ZoneInfo) -> ZoneInfo:
+    """The user's zone: the activity's, else the clientInfo entity's, else the bot's default."""
+    candidates: list[Any] = [activity.local_timezone]
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) == "clientInfo":
+            candidates.append((entity.additional_properties or {}).get("timezone"))
+    for name in candidates:
+        if isinstance(name, str) and name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return default
+
+
+def _tenant(activity: Activity) -> str:
+    tenant = getattr(activity.conversation, "tenant_id", None)
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = tenant or (channel_data.get("tenant") or {}).get("id")
+    return str(tenant or "local")
+
+
+def _organizer(activity: Activity) -> str:
+    account = activity.from_property
+    return str(getattr(account, "aad_object_id", None) or account.id)
+
+
+def _ledger_key(activity: Activity) -> str:
+    parts = [activity.channel_id or "", activity.conversation.id.split(";")[0]]
+    return "ledger/" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
+
+
+def _card(card: dict[str, Any]) -> Activity:
+    return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+
+class Meetings:
+    """Creates meetings for the people talking to the bot."""
+
+    def __init__(
+        self,
+        graph: OnlineMeetingsApi,
+        signin: SignIn,
+        records: RecordStore,
+        calendar: CalendarFiles,
+        *,
+        default_zone: ZoneInfo,
+        spawn: Spawn,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._graph = graph
+        self._signin = signin
+        self._records = records
+        self._calendar = calendar
+        self._default_zone = default_zone
+        self._spawn = spawn
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def on_meet(self, context: TurnContext, command: Command) -> None:
+        if not command.args:
+            await context.send_activity(
+                "Tell me what the meeting is about and when, for example "
+                "**meet Design review tomorrow at 3pm for 45 minutes**."
+            )
+            return
+        activity = context.activity
+        zone = user_zone(activity, self._default_zone)
+        mention_texts = [text for _, text in self._mentions(activity)]
+        parsed = parse_meeting(
+            command.args,
+            now=self.now(),
+            zone=zone,
+            culture=(activity.locale or "en-us").lower(),
+            mention_texts=mention_texts,
+        )
+        if isinstance(parsed, ParseError):
+            await context.send_activity(parsed.message)
+            return
+        attendees, unresolved = await self._attendees(context, parsed.emails)
+        request = MeetingRequest(
+            tenant_id=_tenant(activity),
+            conversation_id=activity.conversation.id,
+            organizer_id=_organizer(activity),
+            subject=parsed.subject,
+            start=parsed.start,
+            end=parsed.end,
+            attendees=tuple(attendees),
+        )
+        notes = []
+        if parsed.rolled_forward:
+            notes.append("That time had already passed today, so this is the next one.")
+        if parsed.assumed:
+            notes.append(parsed.assumed)
+        if unresolved:
+            notes.append("Couldn't add: " + ", ".join(unresolved))
+        await self.start(context, request, tuple(notes))
+
+    async def start(
+        self, context: TurnContext, request: MeetingRequest, notes: tuple[str, ...] = ()
+    ) -> None:
+        """Create now if signed in, else remember the request and ask the user to sign in."""
+        token = await self._signin.token(context)
+        if token is None:
+            await self._signin.prompt(context, request, notes)
+            return
+        await self.create(context, token, request, notes)
+
+    async def create(
+        self,
+        context: TurnContext,
+        token: str,
+        request: MeetingRequest,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        await context.send_activity(Activity(type=ActivityTypes.typing))
+        graph_request = CreateOrGetRequest(
+            external_id=request.external_id,
+            subject=request.subject,
+            start=request.start,
+            end=request.end,
+            attendees=[GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees],
+        )
+        try:
+            result = await self._graph.create_or_get(
+                token, graph_request, budget_s=MESSAGE_BUDGET_S
+            )
+        except GraphAuthError:
+            # Expired or revoked: forget the token and ask again; the request stays pending.
+            await self._signin.sign_out(context)
+            await self._signin.prompt(context, request, notes)
+            return
+        except GraphError as error:
+            await context.send_activity(
+                _card(
+                    problem_card(
+                        "I couldn't create the meeting",
+                        error.user_message,
+                        retry=_retry_data(request),
+                    )
+                )
+            )
+            return
+        meeting = result.meeting
+        zone = user_zone(context.activity, self._default_zone)
+        start = meeting.start_date_time or request.start
+        end = meeting.end_date_time or request.end
+        subject = meeting.subject or request.subject
+        event = CalendarEvent(
+            uid=request.external_id,
+            subject=subject,
+            start=start,
+            end=end,
+            join_url=meeting.join_web_url,
+        )
+        organizer = meeting.participants.organizer if meeting.participants else None
+        view = MeetingView(
+            meeting=meeting,
+            subject=subject,
+            start=start,
+            end=end,
+            zone=zone,
+            created=result.created,
+            organizer=organizer.upn if organizer else None,
+            attendees=tuple(a.display_name or a.upn for a in request.attendees),
+            notes=notes,
+            outlook_url=outlook_link(event),
+            ics_url=self._calendar.url(event),
+        )
+        await context.send_activity(_card(meeting_card(view)))
+        await self._remember(context.activity, view, request.external_id)
+
+    async def _remember(self, activity: Activity, view: MeetingView, external_id: str) -> None:
+        key = _ledger_key(activity)
+        entry = {
+            "externalId": external_id,
+            "subject": view.subject,
+            "start": view.start.isoformat(),
+            "end": view.end.isoformat(),
+            "joinUrl": view.meeting.join_web_url,
+        }
+        for _attempt in range(5):
+            ledger, etag = await self._records.get(key)
+            entries = [
+                m for m in (ledger or {}).get("meetings", []) if m.get("externalId") != external_id
+            ]
+            value = {"meetings": [entry, *entries][:LEDGER_SIZE]}
+            try:
+                if etag is None:
+                    if await self._records.create(key, value):
+                        return
+                    continue
+                await self._records.put(key, value, etag)
+                return
+            except ConflictError:
+                continue
+        _log.warning("gave up recording a meeting in the conversation ledger after conflicts")
+
+    async def on_list(self, context: TurnContext, _command: Command) -> None:
+        ledger, _ = await self._records.get(_ledger_key(context.activity))
+        meetings = (ledger or {}).get("meetings") or []
+        if not meetings:
+            await context.send_activity(
+                "I haven't created any meetings in this conversation yet. Try **meet** to start."
+            )
+            return
+        zone = user_zone(context.activity, self._default_zone)
+        await context.send_activity(_card(meeting_list_card(meetings, zone)))
+
+    async def on_signout(self, context: TurnContext, _command: Command) -> None:
+        await self._signin.sign_out(context)
+        await context.send_activity("You're signed out. I'll ask you to sign in next time.")
+
+    async def on_retry(self, context: TurnContext, data: dict[str, Any]) -> None:
+        activity = context.activity
+        try:
+            request = MeetingRequest.model_validate(
+                {
+                    "tenant_id": _tenant(activity),
+                    "conversation_id": activity.conversation.id,
+                    "organizer_id": _organizer(activity),
+                    "subject": data.get("subject"),
+                    "start": data.get("start"),
+                    "end": data.get("end"),
+                    "attendees": data.get("attendees") or (),
+                }
+            )
+        except ValidationError:
+            await context.send_activity("That request can't be retried; please send it again.")
+            return
+        await self.start(context, request)
+
+    # -- sign-in arrivals -----------------------------------------------------------------
+
+    async def on_magic_code(self, context: TurnContext, code: str) -> None:
+        token = await self._signin.token(context, magic_code=code)
+        if token is None:
+            await context.send_activity(
+                "That code didn't work: it may have expired or been used already. "
+                "Select **Sign in** again to get a new one."
+            )
+            return
+        await self._signin.complete(context, token, self.create)
+
+    async def on_verify_state(self, context: TurnContext) -> InvokeResponse:
+        value = context.activity.value if isinstance(context.activity.value, dict) else {}
+        code = value.get("state")
+        token = (
+            await self._signin.token(context, magic_code=code)
+            if isinstance(code, str) and code
+            else None
+        )
+        if token is None:
+            return InvokeResponse(status=int(HTTPStatus.PRECONDITION_FAILED))
+        self._in_background(context, token)
+        return InvokeResponse(status=200, body={})
+
+    async def on_token_exchange(self, context: TurnContext) -> InvokeResponse:
+        token = await self._signin.exchange(context)
+        if isinstance(token, InvokeResponse):
+            return token
+        self._in_background(context, token)
+        return InvokeResponse(status=200, body={})
+
+    async def on_token_response(self, context: TurnContext) -> None:
+        token = token_from_event(context.activity)
+        if token is not None:
+            await self._signin.complete(context, token, self.create)
+
+    def _in_background(self, context: TurnContext, token: str) -> None:
+        """Invokes must be answered within 5 s: finish the request after answering."""
+        reference = TurnContext.get_conversation_reference(context.activity)
+        adapter = context.adapter
+
+        async def finish(proactive: TurnContext) -> None:
+            await self._signin.complete(proactive, token, self.create)
+
+        self._spawn(adapter.continue_conversation(reference, finish, None))
+
+    # -- attendees ------------------------------------------------------------------------
+
+    @staticmethod
+    def _mentions(activity: Activity) -> list[tuple[str, str]]:
+        bot_id = activity.recipient.id if activity.recipient else None
+        found = []
+        for entity in activity.entities or []:
+            if getattr(entity, "type", None) != "mention":
+                continue
+            props = entity.additional_properties or {}
+            mentioned = props.get("mentioned") or {}
+            member_id = mentioned.get("id") if isinstance(mentioned, dict) else None
+            text = props.get("text")
+            if isinstance(member_id, str) and member_id != bot_id and isinstance(text, str):
+                found.append((member_id, text))
+        return found
+
+    async def _attendees(
+        self, context: TurnContext, emails: tuple[str, ...]
+    ) -> tuple[list[Attendee], list[str]]:
+        attendees: list[Attendee] = []
+        unresolved: list[str] = []
+        for member_id, text in self._mentions(context.activity):
+            name = text.replace("<at>", "").replace("</at>", "").strip()
+            try:
+                member = await TeamsInfo.get_member(context, member_id)
+            except Exception:
+                _log.info("could not resolve a mentioned member", exc_info=True)
+                unresolved.append(name)
+                continue
+            upn = member.user_principal_name or member.email
+            if not upn:
+                unresolved.append(name)
+                continue
+            attendees.append(
+                Attendee(upn=upn, object_id=member.aad_object_id, display_name=member.name)
+            )
+        attendees += [Attendee(upn=email) for email in emails]
+        unique: dict[str, Attendee] = {}
+        for attendee in attendees:
+            unique.setdefault(attendee.upn, attendee)
+        return list(unique.values()), unresolved
+
+
+def _retry_data(request: MeetingRequest) -> dict[str, Any]:
+    return {
+        "meetbot": RETRY_ACTION,
+        "subject": request.subject,
+        "start": request.start.isoformat(),
+        "end": request.end.isoformat(),
+        "attendees": [a.model_dump(mode="json") for a in request.attendees],
+    }
+
+
+def is_magic_code(text: str) -> bool:
+    return bool(MAGIC_CODE.match(text.strip()))

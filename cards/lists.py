@@ -1,0 +1,43 @@
+"""The `list` card: meetings MeetBot created in this conversation, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cards.elements import (
+    ActionOpenUrl,
+    ActionSet,
+    AdaptiveCard,
+    Container,
+    Element,
+    TextBlock,
+    plain,
+)
+from cards.meeting import when_text
+
+MAX_SHOWN = 10
+
+
+def meeting_list_card(meetings: list[dict[str, Any]], zone: ZoneInfo) -> dict[str, Any]:
+    body: list[Element] = [
+        TextBlock(text="Meetings in this conversation", size="medium", weight="bolder")
+    ]
+    for entry in meetings[:MAX_SHOWN]:
+        start = datetime.fromisoformat(entry["start"])
+        end = datetime.fromisoformat(entry["end"])
+        body.append(
+            Container(
+                separator=True,
+                spacing="medium",
+                items=[
+                    TextBlock(text=plain(entry["subject"]), weight="bolder"),
+                    TextBlock(text=when_text(start, end, zone), is_subtle=True, spacing="none"),
+                    ActionSet(actions=[ActionOpenUrl(title="Join", url=entry["joinUrl"])]),
+                ],
+            )
+        )
+    if len(meetings) > MAX_SHOWN:
+        body.append(TextBlock(text=f"…and {len(meetings) - MAX_SHOWN} older.", is_subtle=True))
+    return AdaptiveCard(body=body).to_dict()

@@ -1,0 +1,185 @@
+"""The meeting card (join, IDs, dial-in, add to calendar) and the card for what went wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.graph.models import OnlineMeeting
+from cards.elements import (
+    Action,
+    ActionOpenUrl,
+    ActionShowCard,
+    ActionSubmit,
+    AdaptiveCard,
+    Element,
+    Fact,
+    FactSet,
+    TextBlock,
+    plain,
+)
+
+
+@dataclass(frozen=True)
+class MeetingView:
+    """Everything the card shows, already decided: no Graph or botbuilder types past here."""
+
+    meeting: OnlineMeeting
+    subject: str
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+    created: bool
+    organizer: str | None = None
+    attendees: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    outlook_url: str | None = None
+    ics_url: str | None = None
+    extra_facts: tuple[Fact, ...] = field(default=())
+
+
+def when_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    day = local_start.strftime("%a, %b %-d, %Y")
+    first = local_start.strftime("%-I:%M %p")
+    last = local_end.strftime("%-I:%M %p")
+    if local_end.date() != local_start.date():
+        last = local_end.strftime("%a, %b %-d, %-I:%M %p")
+    return f"{day}, {first} – {last} ({zone.key})"
+
+
+def utc_text(start: datetime, end: datetime) -> str:
+    return f"{start.astimezone(UTC):%Y-%m-%d %H:%M} – {end.astimezone(UTC):%H:%M} UTC"
+
+
+def invitation_text(view: MeetingView) -> str:
+    meeting = view.meeting
+    lines = [
+        view.subject,
+        when_text(view.start, view.end, view.zone),
+        "",
+        "Join the Microsoft Teams meeting:",
+        meeting.join_web_url,
+    ]
+    ids = meeting.join_meeting_id_settings
+    if ids and ids.join_meeting_id:
+        lines.append(f"Meeting ID: {ids.join_meeting_id}")
+        if ids.passcode:
+            lines.append(f"Passcode: {ids.passcode}")
+    audio = meeting.audio_conferencing
+    if audio:
+        numbers = [*audio.toll_numbers, *audio.toll_free_numbers]
+        if numbers:
+            lines.append("Dial in: " + ", ".join(numbers))
+        if audio.conference_id:
+            lines.append(f"Phone conference ID: {audio.conference_id}#")
+    return "\n".join(lines)
+
+
+def _dial_in(view: MeetingView) -> list[Element]:
+    audio = view.meeting.audio_conferencing
+    facts: list[Fact] = []
+    if audio:
+        facts += [Fact(title="Call in (toll)", value=number) for number in audio.toll_numbers]
+        facts += [Fact(title="Call in (toll-free)", value=n) for n in audio.toll_free_numbers]
+        if audio.conference_id:
+            facts.append(Fact(title="Conference ID", value=f"{audio.conference_id}#"))
+    if view.meeting.video_teleconference_id:
+        facts.append(
+            Fact(title="Video conferencing ID", value=view.meeting.video_teleconference_id)
+        )
+    if not facts:
+        return []
+    return [
+        TextBlock(text="Dial in", weight="bolder", spacing="medium", separator=True),
+        FactSet(facts=facts),
+    ]
+
+
+def meeting_card(view: MeetingView) -> dict[str, Any]:
+    meeting = view.meeting
+    status = "Meeting created" if view.created else "Already scheduled"
+    body: list[Element] = [
+        TextBlock(text=status, color="good" if view.created else "accent", weight="bolder"),
+        TextBlock(text=plain(view.subject), size="large", weight="bolder", spacing="none"),
+        TextBlock(text=when_text(view.start, view.end, view.zone), spacing="small"),
+        TextBlock(
+            text=utc_text(view.start, view.end), is_subtle=True, size="small", spacing="none"
+        ),
+    ]
+    body += [TextBlock(text=plain(note), color="warning", size="small") for note in view.notes]
+    facts: list[Fact] = []
+    if view.organizer:
+        facts.append(Fact(title="Organizer", value=plain(view.organizer)))
+    if view.attendees:
+        facts.append(Fact(title="Attendees", value=plain(", ".join(view.attendees))))
+    ids = meeting.join_meeting_id_settings
+    if ids and ids.join_meeting_id:
+        facts.append(Fact(title="Meeting ID", value=ids.join_meeting_id))
+        if ids.passcode:
+            facts.append(Fact(title="Passcode", value=ids.passcode))
+    facts += list(view.extra_facts)
+    if facts:
+        body.append(FactSet(facts=facts, spacing="medium"))
+    body += _dial_in(view)
+    body.append(
+        TextBlock(
+            text="This meeting is not on anyone's calendar yet, and no invitation was sent: "
+            "add it to yours and share the invitation.",
+            is_subtle=True,
+            size="small",
+            spacing="medium",
+        )
+    )
+    actions: list[Action] = [ActionOpenUrl(title="Join", url=meeting.join_web_url)]
+    calendar: list[Action] = []
+    if view.outlook_url:
+        calendar.append(ActionOpenUrl(title="Outlook on the web", url=view.outlook_url))
+    if view.ics_url:
+        calendar.append(ActionOpenUrl(title="Download .ics", url=view.ics_url))
+    if calendar:
+        actions.append(
+            ActionShowCard(
+                title="Add to calendar",
+                card=AdaptiveCard(
+                    body=[TextBlock(text="Add the meeting to your calendar:")],
+                    actions=calendar,
+                ),
+            )
+        )
+    actions.append(
+        ActionShowCard(
+            title="Copy invitation",
+            card=AdaptiveCard(
+                body=[
+                    TextBlock(text="Copy and share:", weight="bolder"),
+                    *(
+                        TextBlock(text=plain(line) or " ", spacing="none", font_type="monospace")
+                        for line in invitation_text(view).split("\n")
+                    ),
+                ],
+            ),
+        )
+    )
+    audio = meeting.audio_conferencing
+    if audio and audio.dialin_url:
+        actions.append(ActionOpenUrl(title="Find a local number", url=audio.dialin_url))
+    return AdaptiveCard(body=body, actions=actions).to_dict()
+
+
+def problem_card(
+    title: str, explanation: str, *, retry: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Something went wrong: what happened and what to do, with Retry when retrying can help."""
+    actions: list[Action] | None = (
+        [ActionSubmit(title="Try again", data=retry)] if retry is not None else None
+    )
+    return AdaptiveCard(
+        body=[
+            TextBlock(text=title, weight="bolder", color="attention", size="medium"),
+            TextBlock(text=plain(explanation)),
+        ],
+        actions=actions,
+    ).to_dict()

@@ -1,0 +1,185 @@
+"""Helpers for flow tests: the bot on a real loopback port, and a token-service fake at the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.settings import Settings
+from bot.web import KEY, RUNTIME, create_app
+from tests.conftest import FakeChannel, activity
+
+SIGNIN_LINK = re.compile(r"http://[^\"' ]+/sandbox/token/signin/[A-Za-z0-9_-]+")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningBot:
+    """The whole app on 127.0.0.1:port, so its embedded sandbox URLs resolve."""
+
+    server: TestServer
+    session: aiohttp.ClientSession
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    @property
+    def key(self) -> bytes:
+        return self.server.app[KEY]
+
+    async def send(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
+        response = await self.session.post(f"{self.url}/api/messages", json=body)
+        await response.read()
+        return response
+
+    async def settle(self) -> None:
+        """Wait for work the bot continues after answering (invokes)."""
+        services = self.server.app[RUNTIME].services
+        assert services is not None
+        for _ in range(200):
+            if not len(services.tasks):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("background work did not finish")
+
+
+@asynccontextmanager
+async def running_bot(**env: Any) -> AsyncIterator[RunningBot]:
+    port = free_port()
+    values: dict[str, Any] = {"MicrosoftAppId": "", "PORT": port, "STORAGE": "memory"}
+    values.update(env)
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    session = aiohttp.ClientSession()
+    try:
+        yield RunningBot(server, session, settings)
+    finally:
+        await session.close()
+        await server.close()
+
+
+def meet(channel: FakeChannel, text: str, **extra: Any) -> dict[str, Any]:
+    return activity(channel.url, text=text, **extra)
+
+
+def oauth_cards(channel: FakeChannel) -> list[dict[str, Any]]:
+    return [
+        attachment["content"]
+        for sent in channel.activities()
+        for attachment in sent.get("attachments") or []
+        if attachment.get("contentType") == "application/vnd.microsoft.card.oauth"
+    ]
+
+
+def meeting_cards(channel: FakeChannel) -> list[dict[str, Any]]:
+    return [
+        card
+        for card in channel.cards()
+        if card["body"][0]["text"] in ("Meeting created", "Already scheduled")
+    ]
+
+
+def join_url(card: dict[str, Any]) -> str:
+    return str(next(a["url"] for a in card["actions"] if a["title"] == "Join"))
+
+
+@dataclass
+class FakeTokenService:
+    """Speaks the Bot Framework token service REST API and records every call."""
+
+    server: TestServer
+    calls: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)  # user id -> token
+    codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (user, token)
+    exchange_token: str | None = None
+    exchange_delay_s: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def named(self, path: str) -> list[tuple[str, str, dict[str, str], Any]]:
+        return [call for call in self.calls if call[1] == path]
+
+
+def token_service_app(ref: list[FakeTokenService]) -> web.Application:
+    async def record(request: web.Request) -> tuple[FakeTokenService, dict[str, str]]:
+        fake = ref[0]
+        body = await request.json() if request.can_read_body else None
+        query = dict(request.query)
+        fake.calls.append((request.method, request.path, query, body))
+        return fake, query
+
+    def token_json(query: dict[str, str], token: str) -> web.Response:
+        return web.json_response(
+            {
+                "channelId": query.get("channelId"),
+                "connectionName": query.get("connectionName"),
+                "token": token,
+                "expiration": "2099-01-01T00:00:00Z",
+            }
+        )
+
+    async def get_token(request: web.Request) -> web.Response:
+        fake, query = await record(request)
+        user = query["userId"]
+        code = query.get("code")
+        if code:
+            found = fake.codes.pop(code, None)
+            if found is None or found[0] != user:
+                return web.json_response({"error": {"code": "NotFound"}}, status=404)
+            fake.tokens[user] = found[1]
+        token = fake.tokens.get(user)
+        if token is None:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        return token_json(query, token)
+
+    async def sign_in_resource(request: web.Request) -> web.Response:
+        await record(request)
+        return web.json_response(
+            {
+                "signInLink": "https://token.botframework.com/api/oauth/signin?signin=abc",
+                "tokenExchangeResource": {
+                    "id": "tx-1",
+                    "uri": "api://botid-00000000-0000-0000-0000-000000000000",
+                    "providerId": "aad",
+                },
+            }
+        )
+
+    async def exchange(request: web.Request) -> web.Response:
+        fake, query = await record(request)
+        await asyncio.sleep(fake.exchange_delay_s)
+        if fake.exchange_token is None:
+            return web.json_response({"error": {"code": "ExchangeFailed"}}, status=400)
+        fake.tokens[query["userId"]] = fake.exchange_token
+        return token_json(query, fake.exchange_token)
+
+    async def sign_out(request: web.Request) -> web.Response:
+        fake, query = await record(request)
+        fake.tokens.pop(query["userId"], None)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_get("/api/usertoken/GetToken", get_token)
+    app.router.add_get("/api/botsignin/GetSignInResource", sign_in_resource)
+    app.router.add_post("/api/usertoken/exchange", exchange)
+    app.router.add_delete("/api/usertoken/SignOut", sign_out)
+    return app

@@ -1,0 +1,173 @@
+"""Cards: typed 1.5 elements only, snapshots, hidden empty fields, and escaped user text."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.calendar import CalendarEvent, outlook_link
+from bot.graph import OnlineMeeting
+from cards.elements import AdaptiveCard, plain
+from cards.help import help_card, welcome_card
+from cards.lists import meeting_list_card
+from cards.meeting import MeetingView, meeting_card, problem_card
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+END = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
+
+FULL = {
+    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('5f0e')/onlineMeetings/$entity",
+    "id": "MSo1ZjBlLi4uKjAqKjE5Om1lZXRpbmdfTlRJeEB0aHJlYWQudjI=",
+    "externalId": "2d9c6a3e-8b1f-5c4e-9a77-0f3b4c5d6e7f",
+    "subject": "Design review",
+    "startDateTime": "2026-11-24T20:00:00Z",
+    "endDateTime": "2026-11-24T20:45:00Z",
+    "joinWebUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NTIx%40thread.v2/0",
+    "videoTeleconferenceId": "1234567890@teams.example",
+    "joinMeetingIdSettings": {
+        "isPasscodeRequired": True,
+        "joinMeetingId": "312 456 789 012",
+        "passcode": "aB3cD4",
+    },
+    "audioConferencing": {
+        "conferenceId": "804980123",
+        "tollNumber": "+1 425-555-0100",
+        "tollFreeNumber": "+1 800-555-0199",
+        "tollNumbers": ["+1 425-555-0100", "+44 20 7946 0000"],
+        "tollFreeNumbers": ["+1 800-555-0199"],
+        "dialinUrl": "https://dialin.teams.microsoft.com/8bf6e654?id=804980123",
+    },
+    "participants": {"organizer": {"upn": "megan@contoso.com", "role": "presenter"}},
+    "isBroadcast": False,
+}
+BARE = {
+    "id": "m-2",
+    "joinWebUrl": "https://teams.microsoft.com/meet/123?p=abc",
+    "audioConferencing": None,
+    "joinMeetingIdSettings": None,
+    "videoTeleconferenceId": None,
+}
+
+
+def view(
+    raw: dict[str, Any], *, subject: str = "Design review", created: bool = True
+) -> MeetingView:
+    event = CalendarEvent(
+        uid="x", subject=subject, start=START, end=END, join_url=raw["joinWebUrl"]
+    )
+    return MeetingView(
+        meeting=OnlineMeeting.model_validate(raw),
+        subject=subject,
+        start=START,
+        end=END,
+        zone=ZoneInfo("America/New_York"),
+        created=created,
+        organizer="megan@contoso.com",
+        attendees=("Alex Wilber", "adele@contoso.com"),
+        notes=("That time had already passed today, so this is the next one.",),
+        outlook_url=outlook_link(event),
+        ics_url="http://localhost:3978/calendar/abc.def.ics",
+    )
+
+
+def texts(card: dict[str, Any]) -> str:
+    return json.dumps(card, ensure_ascii=False)
+
+
+def check_snapshot(name: str, card: dict[str, Any]) -> None:
+    path = SNAPSHOTS / f"{name}.json"
+    rendered = json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8"), f"{name} changed: UPDATE_SNAPSHOTS=1"
+
+
+ALL_CARDS = {
+    "help": help_card(),
+    "welcome": welcome_card(),
+    "meeting_full": meeting_card(view(FULL)),
+    "meeting_no_dial_in": meeting_card(view(BARE)),
+    "meeting_already_scheduled": meeting_card(view(FULL, created=False)),
+    "problem_throttled": problem_card(
+        "I couldn't create the meeting",
+        "Microsoft Graph is busy. Try again in 3 seconds.",
+        retry={"meetbot": "retry"},
+    ),
+    "list": meeting_list_card(
+        [
+            {
+                "subject": "Design review",
+                "start": START.isoformat(),
+                "end": END.isoformat(),
+                "joinUrl": FULL["joinWebUrl"],
+            }
+        ],
+        ZoneInfo("Europe/Berlin"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CARDS))
+def test_every_card_is_adaptive_card_1_5_built_from_known_elements(name: str) -> None:
+    card = ALL_CARDS[name]
+    assert card["version"] == "1.5"
+    assert card["type"] == "AdaptiveCard"
+    # Parsing back through the typed models rejects any element or property outside the set.
+    assert AdaptiveCard.model_validate(card).to_dict() == card
+    assert "None" not in texts(card)
+    assert "null" not in texts(card)
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CARDS))
+def test_snapshots(name: str) -> None:
+    check_snapshot(name, ALL_CARDS[name])
+
+
+def test_the_meeting_card_shows_join_ids_and_every_number() -> None:
+    card = ALL_CARDS["meeting_full"]
+    text = texts(card)
+    join = next(a for a in card["actions"] if a["title"] == "Join")
+    assert join == {"type": "Action.OpenUrl", "title": "Join", "url": FULL["joinWebUrl"]}
+    for expected in (
+        "312 456 789 012",
+        "aB3cD4",
+        "+1 425-555-0100",
+        "+44 20 7946 0000",
+        "+1 800-555-0199",
+        "804980123#",
+        "1234567890@teams.example",
+        "Tue, Nov 24, 2026, 3:00 PM – 3:45 PM (America/New_York)",
+        "2026-11-24 20:00 – 20:45 UTC",
+        "not on anyone's calendar",
+    ):
+        assert expected in text, expected
+    titles = [a["title"] for a in card["actions"]]
+    assert titles == ["Join", "Add to calendar", "Copy invitation", "Find a local number"]
+
+
+def test_without_audio_conferencing_the_dial_in_section_is_left_out() -> None:
+    card = ALL_CARDS["meeting_no_dial_in"]
+    text = texts(card)
+    assert "Dial in" not in text
+    assert "Meeting ID" not in text
+    assert "Find a local number" not in text
+
+
+def test_already_scheduled_says_so() -> None:
+    assert ALL_CARDS["meeting_already_scheduled"]["body"][0]["text"] == "Already scheduled"
+
+
+def test_user_text_cannot_become_a_link_or_formatting() -> None:
+    evil = "[Click me](https://evil.example) **bold** _x_ <at>y</at>"
+    card = meeting_card(view(FULL, subject=evil))
+    subject = card["body"][1]["text"]
+    assert "](" not in subject.replace("\\](", "")
+    assert "**" not in subject.replace("\\*", "")
+    assert plain("a_b") == "a\\_b"
