@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, TypeVar
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.meetings import parse_recognizer
 from bot.meetings.parse_facts import (
+    SUPPORTED_CULTURES,
     DURATION_PREPOSITIONS,
     Clock,
     DateFact,
@@ -34,8 +35,13 @@ from bot.meetings.parse_facts import (
 from bot.meetings.parse_fast import read_fast
 from bot.meetings.parse_recognizer import read_recognized
 
+DEFAULT_CULTURE = SUPPORTED_CULTURES[0]
+
 __all__ = [
+    "DEFAULT_CULTURE",
+    "SUPPORTED_CULTURES",
     "DEFAULT_LENGTH",
+    "LATE_START_GRACE",
     "MAX_LENGTH",
     "MAX_TEXT_CHARS",
     "MIN_LENGTH",
@@ -132,9 +138,9 @@ class ParsedMeeting:
     assumed: str | None
 
 
-def warm_up() -> None:
+def warm_up(cultures: Iterable[str] = SUPPORTED_CULTURES) -> None:
     """Load the recognizer models so that the first real command is fast (call at start-up)."""
-    parse_recognizer.warm_up()
+    parse_recognizer.warm_up(cultures)
 
 
 def parse_meeting(
