@@ -12,7 +12,7 @@ HELP_ACTION = "help"
 
 _COMMANDS = (
     Fact(
-        title="meet <subject> [when] [for <duration>] [with @people]",
+        title="meet ‹subject› [when] [for ‹duration›] [with @people]",
         value="Create a Teams meeting, e.g. meet Design review tomorrow at 3pm for 45 minutes",
     ),
     Fact(title="meet", value="Open the meeting form"),

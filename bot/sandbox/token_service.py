@@ -324,7 +324,8 @@ async def sign_in_submit(request: web.Request) -> web.Response:
     await storage.delete([_key("signin", session_id)])
     return _page(
         f"""<h1>Signed in as {html.escape(name)}</h1>
-<p>Type this code into the chat with MeetBot to finish signing in:</p>
+<p>Type this code into the chat with MeetBot to finish signing in (in a group chat or a
+channel, @mention MeetBot before the code):</p>
 <p class="code" id="code">{code}</p>
 <p class="note">The code works once and expires in 5 minutes. You can close this window.</p>"""
     )
