@@ -1,4 +1,4 @@
-"""The `meetbot` command line: `meetbot run` serves the bot (the same as `python app.py`)."""
+"""The `meetbot` command line: `meetbot run` serves the bot, `meetbot package` builds the app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.package import add_package_arguments, run_package
 from bot.settings import Settings
 from bot.web import create_app
 
@@ -52,8 +53,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="meetbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="serve the bot (configuration from the environment and .env)")
+    add_package_arguments(
+        commands.add_parser("package", help="build the Teams app package (appPackage.zip)")
+    )
     args = parser.parse_args(argv)
     if args.command in (None, "run"):
         run()
+    elif args.command == "package":
+        raise SystemExit(run_package(args))
     else:  # pragma: no cover - argparse rejects unknown commands first
         parser.error(f"unknown command {args.command}")
