@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from bot.meetings import parse_recognizer
 from bot.meetings.parse_facts import (
-    SUPPORTED_CULTURES,
     DURATION_PREPOSITIONS,
+    SUPPORTED_CULTURES,
     Clock,
     DateFact,
     DurationFact,
@@ -39,12 +39,12 @@ DEFAULT_CULTURE = SUPPORTED_CULTURES[0]
 
 __all__ = [
     "DEFAULT_CULTURE",
-    "SUPPORTED_CULTURES",
     "DEFAULT_LENGTH",
     "LATE_START_GRACE",
     "MAX_LENGTH",
     "MAX_TEXT_CHARS",
     "MIN_LENGTH",
+    "SUPPORTED_CULTURES",
     "ParseError",
     "ParsedMeeting",
     "Reader",

@@ -1,4 +1,4 @@
-"""In the Agents Playground: meet → sign in on the sandbox page → code → the meeting card, and again."""
+"""In the Agents Playground: meet, sign in on the sandbox page, type the code, get the card."""
 
 from __future__ import annotations
 
