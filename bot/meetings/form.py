@@ -1,0 +1,389 @@
+"""The meeting form's submission: the raw values as typed, and their validation (pure, no I/O)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from bot.meetings.parse import LATE_START_GRACE
+from bot.meetings.parse_facts import MONTH_NAMES, describe_date, describe_length, format_clock
+from bot.meetings.request import MAX_ATTENDEES, MAX_SUBJECT, clean_subject
+
+__all__ = [
+    "DEFAULT_DURATION",
+    "DURATION_CHOICES",
+    "FIELDS",
+    "FieldId",
+    "FormResult",
+    "FormValues",
+    "InvalidForm",
+    "ValidForm",
+    "duration_label",
+    "form_values",
+    "is_object_id",
+    "validate_form",
+]
+
+FieldId = Literal["subject", "date", "startTime", "durationMinutes", "attendees", "attendeeEmails"]
+FIELDS: Final[tuple[FieldId, ...]] = (
+    "subject",
+    "date",
+    "startTime",
+    "durationMinutes",
+    "attendees",
+    "attendeeEmails",
+)
+DURATION_CHOICES: Final = (15, 30, 45, 60, 90, 120)
+DEFAULT_DURATION: Final = 30
+# Input.Date lets people pick any year; far-off years would overflow UTC conversion at 9999.
+MAX_DAYS_AHEAD: Final = 5 * 366
+
+# Far more than a legitimate submission holds; bounds the work and the size of the card sent back.
+_MAX_KEPT_CHARS = 4000
+_MAX_LIST_CHARS = MAX_ATTENDEES * 330
+_MAX_NAMED = 3
+
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# Teams sends HH:MM; some renderers add seconds.
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]{1,6})?)?")
+_MINUTES = re.compile(r"[0-9]{1,6}")
+_OBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,64})*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?",
+    re.ASCII | re.IGNORECASE,
+)
+_EMAIL_SEPARATORS = re.compile(r"[,;\n]")
+_NAMED_ADDRESS = re.compile(r"[^<>]*<([^<>]*)>")
+
+
+class FormValues(BaseModel):
+    """The form's inputs as submitted (strings, possibly empty); ids on the wire are camelCase."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    subject: str = ""
+    date: str = ""
+    start_time: str = ""
+    duration_minutes: str = ""
+    attendees: str = ""
+    attendee_emails: str = ""
+
+
+@dataclass(frozen=True)
+class ValidForm:
+    """A form that can become a meeting request: times aware UTC at minute precision."""
+
+    subject: str
+    start: datetime
+    end: datetime
+    attendee_object_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InvalidForm:
+    """What to send the form back with: the values as typed and one message per field id."""
+
+    values: FormValues
+    errors: dict[str, str]
+
+
+FormResult = ValidForm | InvalidForm
+
+
+def duration_label(minutes: int) -> str:
+    """ "45 minutes", "1 hour", "1 hour 30 minutes"."""
+    return describe_length(timedelta(minutes=minutes))
+
+
+def _without_controls(text: str) -> str:
+    """Control and format characters (NUL, bidi overrides, lone surrogates) removed."""
+    return "".join(
+        " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not _is_control(ch)
+    )
+
+
+def is_object_id(text: str) -> bool:
+    """Whether `text` is an Entra object id (a GUID), as the people picker submits."""
+    return _OBJECT_ID.fullmatch(text) is not None
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char)[0] == "C"
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """User text quoted in a message: one line, no control characters, bounded."""
+    text = " ".join(_without_controls(text[: limit * 4]).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _as_text(value: object) -> str | None:
+    """The submitted value as text; None when it is neither text nor a whole number."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _kept(value: object) -> str:
+    text = _as_text(value) or ""
+    return _without_controls(text[:_MAX_KEPT_CHARS])
+
+
+def form_values(data: Mapping[str, Any]) -> FormValues:
+    """The form's values out of a submission (anything else in it ignored), safe to show again."""
+    if not isinstance(data, Mapping):
+        return FormValues()
+    return FormValues.model_validate(
+        {field: _kept(data.get(field)) for field in FIELDS if field in data}
+    )
+
+
+@dataclass
+class _Checker:
+    data: Mapping[str, Any]
+    errors: dict[str, str]
+
+    def text(self, field: FieldId, what: str) -> str | None:
+        """The field's text, stripped; None (with an error) when it is not text."""
+        raw = self.data.get(field)
+        text = _as_text(raw)
+        if text is None:
+            self.errors[field] = f"The {what} must be text, not {type(raw).__name__}."
+            return None
+        return text.strip()
+
+    def subject(self) -> str | None:
+        text = self.text("subject", "subject")
+        if text is None:
+            return None
+        # Measured as it would be stored, so the limit means what the user sees.
+        cleaned = " ".join(_without_controls(text).split())
+        if not cleaned:
+            self.errors["subject"] = "Give the meeting a subject."
+            return None
+        if len(cleaned) > MAX_SUBJECT:
+            self.errors["subject"] = (
+                f"The subject is {len(cleaned)} characters long; it can have up to {MAX_SUBJECT}."
+            )
+            return None
+        return clean_subject(cleaned)
+
+    def day(self, today: date) -> date | None:
+        text = self.text("date", "date")
+        if text is None:
+            return None
+        example = (today + timedelta(days=1)).isoformat()
+        if not text:
+            self.errors["date"] = "Pick the day of the meeting."
+            return None
+        match = _DATE.fullmatch(text)
+        if match is None:
+            self.errors["date"] = (
+                f"“{_shown(text)}” is not a date. Give it as YYYY-MM-DD, e.g. {example}."
+            )
+            return None
+        year, month, day_ = (int(part) for part in match.groups())
+        if not 1 <= month <= 12:
+            self.errors["date"] = f"{text} is not a date: months go from 01 to 12."
+            return None
+        if year < 1:
+            self.errors["date"] = f"{text} is not a date: years start at 0001."
+            return None
+        longest = calendar.monthrange(year, month)[1]
+        if not 1 <= day_ <= longest:
+            self.errors["date"] = (
+                f"{text} is not a date: {MONTH_NAMES[month - 1]} {year} has days 01 to {longest}."
+            )
+            return None
+        day = date(year, month, day_)
+        if day < today:
+            self.errors["date"] = f"{describe_date(day)} is in the past. Pick today or a later day."
+            return None
+        if day > today + timedelta(days=MAX_DAYS_AHEAD):
+            self.errors["date"] = (
+                f"{describe_date(day)} is too far ahead: pick a day in the next five years."
+            )
+            return None
+        return day
+
+    def clock(self) -> time | None:
+        text = self.text("startTime", "start time")
+        if text is None:
+            return None
+        if not text:
+            self.errors["startTime"] = "Pick the time the meeting starts."
+            return None
+        match = _TIME.fullmatch(text)
+        if match is None:
+            self.errors["startTime"] = (
+                f"“{_shown(text)}” is not a time. Give it as HH:MM (24-hour), e.g. 15:00."
+            )
+            return None
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour > 23 or minute > 59:
+            self.errors["startTime"] = (
+                f"{hour:02d}:{minute:02d} is not a time of day: hours go from 00 to 23 "
+                "and minutes from 00 to 59."
+            )
+            return None
+        return time(hour, minute)
+
+    def length(self) -> timedelta | None:
+        text = self.text("durationMinutes", "length")
+        if text is None:
+            return None
+        offered = ", ".join(duration_label(m) for m in DURATION_CHOICES)
+        if not text:
+            self.errors["durationMinutes"] = "Choose how long the meeting lasts."
+            return None
+        if _MINUTES.fullmatch(text) is None:
+            self.errors["durationMinutes"] = (
+                f"“{_shown(text)}” is not a length. Choose one of: {offered}."
+            )
+            return None
+        minutes = int(text)
+        if minutes not in DURATION_CHOICES:
+            self.errors["durationMinutes"] = (
+                f"{minutes} minutes is not one of the lengths offered. Choose one of: {offered}."
+            )
+            return None
+        return timedelta(minutes=minutes)
+
+    def object_ids(self) -> tuple[str, ...]:
+        text = self.text("attendees", "attendee list")
+        if not text:
+            return ()
+        if len(text) > _MAX_LIST_CHARS:
+            self.errors["attendees"] = (
+                f"That is too many people: a meeting made here can have up to {MAX_ATTENDEES}."
+            )
+            return ()
+        pieces = [piece.strip() for piece in text.split(",") if piece.strip()]
+        bad = [piece for piece in pieces if not is_object_id(piece)]
+        if bad:
+            self.errors["attendees"] = (
+                f"{_listed(bad)} {'is' if len(bad) == 1 else 'are'} not "
+                f"{'someone' if len(bad) == 1 else 'people'} from the people search. "
+                "Remove and pick them again, or type their e-mail addresses below."
+            )
+            return ()
+        return tuple(dict.fromkeys(piece.lower() for piece in pieces))
+
+    def emails(self) -> tuple[str, ...]:
+        text = self.text("attendeeEmails", "list of e-mail addresses")
+        if not text:
+            return ()
+        if len(text) > _MAX_LIST_CHARS:
+            self.errors["attendeeEmails"] = (
+                f"That is too many addresses: a meeting made here can have up to "
+                f"{MAX_ATTENDEES} people."
+            )
+            return ()
+        good: list[str] = []
+        bad: list[str] = []
+        for piece in _EMAIL_SEPARATORS.split(text):
+            named = _NAMED_ADDRESS.fullmatch(piece.strip())
+            for word in [named.group(1).strip()] if named else piece.split():
+                is_address = len(word) <= 254 and _EMAIL.fullmatch(word) is not None
+                (good if is_address else bad).append(word)
+        if bad:
+            verb = "is not an e-mail address" if len(bad) == 1 else "are not e-mail addresses"
+            self.errors["attendeeEmails"] = (
+                f"{_listed(bad)} {verb}. Separate addresses with commas or semicolons, "
+                "e.g. alex@contoso.com; adele@contoso.com."
+            )
+            return ()
+        return tuple(dict.fromkeys(address.lower() for address in good))
+
+
+def _listed(items: list[str]) -> str:
+    named = ", ".join(f"“{_shown(item)}”" for item in items[:_MAX_NAMED])
+    more = len(items) - _MAX_NAMED
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def _too_many(object_ids: int, emails: int) -> str | None:
+    total = object_ids + emails
+    if total <= MAX_ATTENDEES:
+        return None
+    counted = f" ({object_ids} picked and {emails} typed)" if object_ids and emails else ""
+    return f"That is {total} people{counted}; a meeting made here can have up to {MAX_ATTENDEES}."
+
+
+def _start(
+    day: date, clock: time, now: datetime, zone: ZoneInfo, errors: dict[str, str]
+) -> datetime | None:
+    local = datetime.combine(day, clock)
+    # A wall-clock time is combined in the user's zone. In the autumn overlap it happens twice;
+    # fold=0 takes the first, as the typed command does. In the spring gap it does not happen at
+    # all: unlike the command, which reads it forward with a note, the form has an input to fix,
+    # so it is refused with the nearest time that exists.
+    start = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    shown = start.astimezone(zone)
+    said = format_clock(clock.hour, clock.minute)
+    if shown.replace(tzinfo=None) != local:
+        errors["startTime"] = (
+            f"{said} does not exist on {describe_date(day)} in {zone.key}: the clocks go "
+            f"forward then. Pick another time, e.g. {format_clock(shown.hour, shown.minute)}."
+        )
+        return None
+    now = now.astimezone(UTC).replace(second=0, microsecond=0)
+    if start < now - LATE_START_GRACE:
+        local_now = now.astimezone(zone)
+        when = "today" if day == local_now.date() else f"on {describe_date(day)}"
+        errors["startTime"] = (
+            f"{said} {when} has already passed (it is "
+            f"{format_clock(local_now.hour, local_now.minute)} now in {zone.key}). "
+            "Pick a later time or another day."
+        )
+        return None
+    return start
+
+
+def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> FormResult:
+    """Check a submission of the meeting form; never raises on what the client sent."""
+    if now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    if not isinstance(data, Mapping):
+        data = {}
+    checker = _Checker(data, {})
+    today = now.astimezone(zone).date()
+    subject = checker.subject()
+    day = checker.day(today)
+    clock = checker.clock()
+    length = checker.length()
+    object_ids = checker.object_ids()
+    emails = checker.emails()
+    too_many = _too_many(len(object_ids), len(emails))
+    if too_many is not None:
+        field = "attendeeEmails" if emails else "attendees"
+        checker.errors[field] = " ".join(filter(None, (checker.errors.get(field), too_many)))
+    start = None
+    if day is not None and clock is not None:
+        start = _start(day, clock, now, zone, checker.errors)
+    if subject is None or start is None or length is None or checker.errors:
+        return InvalidForm(values=form_values(data), errors=checker.errors)
+    return ValidForm(
+        subject=subject,
+        start=start,
+        end=start + length,
+        attendee_object_ids=object_ids,
+        emails=emails,
+    )

@@ -1,0 +1,273 @@
+"""The meeting form card (chat and task module), with the typed input elements it is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, Final, Literal
+
+from pydantic import Field
+
+from bot.meetings.form import (
+    DEFAULT_DURATION,
+    DURATION_CHOICES,
+    FIELDS,
+    FormValues,
+    duration_label,
+)
+from bot.meetings.request import MAX_SUBJECT
+from cards.elements import (
+    Action,
+    ActionExecute,
+    ActionSubmit,
+    AdaptiveCard,
+    Element,
+    Spacing,
+    TextBlock,
+    _Model,
+    plain,
+)
+
+CREATE_MEETING_VERB: Final = "createMeeting"
+CREATE_MEETING_DATA: Final[Mapping[str, str]] = {"meetbot": CREATE_MEETING_VERB}
+PEOPLE_DATASET: Final = "graph.microsoft.com/users"
+
+
+class InputText(_Model):
+    type: Literal["Input.Text"] = "Input.Text"
+    id: str
+    label: str | None = None
+    placeholder: str | None = None
+    value: str | None = None
+    max_length: int | None = None
+    is_multiline: bool | None = None
+    style: Literal["text", "tel", "url", "email", "password"] | None = None
+    regex: str | None = None
+    is_required: bool | None = None
+    error_message: str | None = None
+    spacing: Spacing | None = None
+    separator: bool | None = None
+    is_visible: bool | None = None
+
+
+class InputDate(_Model):
+    type: Literal["Input.Date"] = "Input.Date"
+    id: str
+    label: str | None = None
+    placeholder: str | None = None
+    value: str | None = None
+    min: str | None = None
+    max: str | None = None
+    is_required: bool | None = None
+    error_message: str | None = None
+    spacing: Spacing | None = None
+    separator: bool | None = None
+    is_visible: bool | None = None
+
+
+class InputTime(_Model):
+    type: Literal["Input.Time"] = "Input.Time"
+    id: str
+    label: str | None = None
+    placeholder: str | None = None
+    value: str | None = None
+    min: str | None = None
+    max: str | None = None
+    is_required: bool | None = None
+    error_message: str | None = None
+    spacing: Spacing | None = None
+    separator: bool | None = None
+    is_visible: bool | None = None
+
+
+class Choice(_Model):
+    title: str
+    value: str
+
+
+class DataQuery(_Model):
+    """Teams' dynamic choices; with a graph.microsoft.com/users dataset, the people picker."""
+
+    type: Literal["Data.Query"] = "Data.Query"
+    dataset: str
+    count: int | None = None
+    skip: int | None = None
+
+
+class InputChoiceSet(_Model):
+    type: Literal["Input.ChoiceSet"] = "Input.ChoiceSet"
+    id: str
+    choices: list[Choice] = Field(default_factory=list)
+    # The schema names this property with a dot, at the same level as `choices`, not nested.
+    choices_data: DataQuery | None = Field(
+        default=None, validation_alias="choices.data", serialization_alias="choices.data"
+    )
+    is_multi_select: bool | None = None
+    style: Literal["compact", "expanded", "filtered"] | None = None
+    label: str | None = None
+    placeholder: str | None = None
+    value: str | None = None
+    wrap: bool | None = None
+    is_required: bool | None = None
+    error_message: str | None = None
+    spacing: Spacing | None = None
+    separator: bool | None = None
+    is_visible: bool | None = None
+
+
+FormElement = Element | InputText | InputDate | InputTime | InputChoiceSet
+
+
+class FormCard(AdaptiveCard):
+    """An AdaptiveCard whose body may also hold inputs."""
+
+    body: list[FormElement] = Field(default_factory=list)  # type: ignore[assignment]
+
+
+def _error(field: str | None, message: str) -> TextBlock:
+    return TextBlock(
+        id=f"{field}Error" if field else None,
+        text=plain(message),
+        color="attention",
+        size="small",
+        spacing="small",
+    )
+
+
+def _valid_date(text: str) -> str | None:
+    try:
+        return date.fromisoformat(text).isoformat() if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _valid_time(text: str) -> str | None:
+    hour, colon, rest = text.partition(":")
+    minute = rest[:2]
+    digits = all(part.isascii() and part.isdigit() for part in (hour, minute))
+    if not (colon and digits and len(hour) <= 2 and len(minute) == 2):
+        return None
+    return f"{int(hour):02d}:{minute}" if int(hour) < 24 and int(minute) < 60 else None
+
+
+def _inputs(
+    values: FormValues, today: date, people: Sequence[tuple[str, str]], zone_name: str | None
+) -> dict[str, FormElement]:
+    duration = values.duration_minutes.strip()
+    if duration not in {str(m) for m in DURATION_CHOICES}:
+        duration = str(DEFAULT_DURATION)
+    picked = {person.strip().lower() for person in values.attendees.split(",")}
+    return {
+        "subject": InputText(
+            id="subject",
+            label="Subject",
+            placeholder="e.g. Design review",
+            value=values.subject or None,
+            max_length=MAX_SUBJECT,
+            is_required=True,
+            error_message=f"Give the meeting a subject (up to {MAX_SUBJECT} characters).",
+        ),
+        # Input.Date and Input.Time only show well-formed values; a bad one is named in the error.
+        "date": InputDate(
+            id="date",
+            label="Date",
+            value=_valid_date(values.date.strip()),
+            min=today.isoformat(),
+            is_required=True,
+            error_message="Pick the day of the meeting, today or later.",
+        ),
+        "startTime": InputTime(
+            id="startTime",
+            label=f"Start time ({zone_name})" if zone_name else "Start time",
+            value=_valid_time(values.start_time.strip()),
+            is_required=True,
+            error_message="Pick the time the meeting starts.",
+        ),
+        "durationMinutes": InputChoiceSet(
+            id="durationMinutes",
+            label="Length",
+            style="compact",
+            choices=[Choice(title=duration_label(m), value=str(m)) for m in DURATION_CHOICES],
+            value=duration,
+            is_required=True,
+            error_message="Choose how long the meeting lasts.",
+        ),
+        "attendees": InputChoiceSet(
+            id="attendees",
+            label="Attendees",
+            placeholder="Search for people in your organization",
+            style="filtered",
+            is_multi_select=True,
+            # Static choices give pre-selected people their names; the dataset does the search.
+            choices=[
+                Choice(title=name, value=object_id)
+                for name, object_id in people
+                if object_id.lower() in picked
+            ],
+            choices_data=DataQuery(dataset=PEOPLE_DATASET),
+            value=values.attendees or None,
+            error_message="Pick people from the search, or type their e-mail addresses below.",
+        ),
+        "attendeeEmails": InputText(
+            id="attendeeEmails",
+            label="Attendees by e-mail (if the people search doesn't appear)",
+            placeholder="alex@contoso.com; adele@contoso.com",
+            value=values.attendee_emails or None,
+            error_message="Separate e-mail addresses with commas or semicolons.",
+        ),
+    }
+
+
+def meeting_form_card(
+    values: FormValues | None = None,
+    errors: Mapping[str, str] | None = None,
+    *,
+    today: date,
+    message: str | None = None,
+    for_task_module: bool = False,
+    people: Sequence[tuple[str, str]] = (),
+    zone_name: str | None = None,
+) -> dict[str, Any]:
+    """The meeting form, filled with `values` and showing `errors` (field id → message).
+
+    `today` is the user's local date (the earliest day offered); `people` are (name, Entra object
+    id) pairs naming the ids pre-selected in `values.attendees`; `zone_name` is shown next to the
+    start time. In a task module the submit is a plain Action.Submit (it arrives as
+    composeExtension/submitAction); elsewhere Action.Execute, falling back to Action.Submit.
+    """
+    values = values or FormValues(date=today.isoformat())
+    errors = errors or {}
+    body: list[FormElement] = []
+    if message:
+        body.append(TextBlock(text=plain(message), color="attention", weight="bolder"))
+    # Errors for anything that is not one of the inputs still need to be seen.
+    body += [_error(None, text) for field, text in errors.items() if field not in FIELDS]
+    body.append(
+        TextBlock(
+            text="New Teams meeting",
+            size="large",
+            weight="bolder",
+            style="heading",
+            spacing="medium" if body else None,
+        )
+    )
+    # Teams shows an input's errorMessage only for its own client-side checks (required, length),
+    # never for the bot's; so each server-side error is a red TextBlock right under its input.
+    for field, element in _inputs(values, today, people, zone_name).items():
+        body.append(element)
+        if field in errors:
+            body.append(_error(field, errors[field]))
+    data = dict(CREATE_MEETING_DATA)
+    submit = ActionSubmit(title="Create meeting", data=data, style="positive")
+    action: Action = (
+        submit
+        if for_task_module
+        else ActionExecute(
+            title="Create meeting",
+            verb=CREATE_MEETING_VERB,
+            data=data,
+            style="positive",
+            fallback=submit,
+        )
+    )
+    return FormCard(body=body, actions=[action]).to_dict()
