@@ -11,6 +11,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 
 from bot.commands import Command, CommandName, parse_command
+from bot.meetings.form_flow import FORM_ACTION, FormFlows
 from bot.meetings.service import RETRY_ACTION, Meetings, is_magic_code
 from cards.elements import plain
 from cards.help import HELP_ACTION, NEW_MEETING_ACTION, help_card, welcome_card
@@ -25,15 +26,16 @@ MAX_ECHO = 40
 class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
     """Routes messages to commands and card buttons to the same commands."""
 
-    def __init__(self, meetings: Meetings | None = None) -> None:
+    def __init__(self, meetings: Meetings | None = None, forms: FormFlows | None = None) -> None:
         super().__init__()
         self._meetings = meetings
+        self._forms = forms
         self._commands: dict[CommandName, CommandHandler] = {
             CommandName.HELP: self._help,
             CommandName.UNKNOWN: self._unknown,
         }
         if meetings is not None:
-            self._commands[CommandName.MEET] = meetings.on_meet
+            self._commands[CommandName.MEET] = self._meet
             self._commands[CommandName.LIST] = meetings.on_list
             self._commands[CommandName.SIGNOUT] = meetings.on_signout
 
@@ -54,6 +56,13 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         await self.dispatch(turn_context, parse_command(text))
 
+    async def _meet(self, turn_context: TurnContext, command: Command) -> None:
+        if command.args or self._forms is None:
+            assert self._meetings is not None
+            await self._meetings.on_meet(turn_context, command)
+        else:
+            await self._forms.show(turn_context)
+
     async def dispatch(self, turn_context: TurnContext, command: Command) -> None:
         handler = self._commands.get(command.name, self._unknown)
         await handler(turn_context, command)
@@ -66,6 +75,8 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
             await self.dispatch(turn_context, Command(CommandName.HELP, "", "help"))
         elif action == RETRY_ACTION and self._meetings is not None:
             await self._meetings.on_retry(turn_context, value)
+        elif action == FORM_ACTION and self._forms is not None:
+            await self._forms.on_submit(turn_context, value)
         else:
             await turn_context.send_activity(
                 "That button is from a card I no longer understand. Type **help** to start again."
@@ -78,6 +89,15 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
                 return await self._meetings.on_verify_state(turn_context)
             if name == "signin/tokenExchange":
                 return await self._meetings.on_token_exchange(turn_context)
+        if self._forms is not None:
+            if name == "adaptiveCard/action":
+                answer = await self._forms.on_execute(turn_context)
+                if answer is not None:
+                    return answer
+            elif name == "composeExtension/fetchTask":
+                return await self._forms.on_fetch_task(turn_context)
+            elif name == "composeExtension/submitAction":
+                return await self._forms.on_submit_action(turn_context)
         if name == "signin/failure":
             # Teams could not get an SSO token: usually a wrong app id URI or token exchange URL.
             _log.warning("Teams reported signin/failure: %s", turn_context.activity.value)

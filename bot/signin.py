@@ -93,9 +93,7 @@ class SignIn:
                 "created_at": self._clock(),
             },
         )
-        resource = await self._client(context).get_sign_in_resource(
-            self._connection, context.activity, None
-        )
+        resource = await self._sign_in_resource(context)
         exchange = resource.token_exchange_resource
         card = OAuthCard(
             text="Sign in to Microsoft Teams so I can create the meeting for you.",
@@ -113,6 +111,15 @@ class SignIn:
                 text="Please sign in, then I'll create your meeting.",
             )
         )
+
+    async def _sign_in_resource(self, context: TurnContext) -> Any:
+        return await self._client(context).get_sign_in_resource(
+            self._connection, context.activity, None
+        )
+
+    async def sign_in_link(self, context: TurnContext) -> str:
+        """A link to sign in with, for answers that carry no OAuth card (message extensions)."""
+        return str((await self._sign_in_resource(context)).sign_in_link)
 
     async def exchange(self, context: TurnContext) -> str | InvokeResponse:
         """Teams SSO: exchange once per exchange id; 412 tells Teams to show the sign-in button."""

@@ -23,6 +23,7 @@ from bot.calendar import CalendarFiles, ics
 from bot.channel import ChannelClient
 from bot.graph import GraphClient
 from bot.handler import MeetBot, on_turn_error
+from bot.meetings.form_flow import FormFlows
 from bot.meetings.parse import DEFAULT_CULTURE, SUPPORTED_CULTURES, warm_up
 from bot.meetings.service import Meetings
 from bot.sandbox.graph import create_graph_sandbox
@@ -116,9 +117,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     tasks = BackgroundTasks()
     records = Records(storage, namespace="meetbot")
     calendar = CalendarFiles(app[KEY], settings.browser_url)
+    signin = SignIn(records, settings.connection_name)
     meetings = Meetings(
         GraphClient(session, settings.resolved_graph_base_url),
-        SignIn(records, settings.connection_name),
+        signin,
         records,
         calendar,
         default_zone=settings.zone,
@@ -133,7 +135,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         session=session,
         storage=storage,
         adapter=adapter,
-        bot=MeetBot(meetings),
+        bot=MeetBot(meetings, FormFlows(meetings, signin)),
         tasks=tasks,
         calendar=calendar,
     )

@@ -6,7 +6,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -57,14 +58,14 @@ def user_zone(activity: Activity, default: ZoneInfo) -> ZoneInfo:
     return default
 
 
-def _tenant(activity: Activity) -> str:
+def tenant_of(activity: Activity) -> str:
     tenant = getattr(activity.conversation, "tenant_id", None)
     channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
     tenant = tenant or (channel_data.get("tenant") or {}).get("id")
     return str(tenant or "local")
 
 
-def _organizer(activity: Activity) -> str:
+def organizer_of(activity: Activity) -> str:
     account = activity.from_property
     return str(getattr(account, "aad_object_id", None) or account.id)
 
@@ -76,6 +77,13 @@ def _ledger_key(activity: Activity) -> str:
 
 def _card(card: dict[str, Any]) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show for a request: a meeting or problem card; None means sign in again."""
+
+    card: dict[str, Any] | None
 
 
 class Meetings:
@@ -103,15 +111,13 @@ class Meetings:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return self._default_zone
+
     # -- commands -------------------------------------------------------------------------
 
     async def on_meet(self, context: TurnContext, command: Command) -> None:
-        if not command.args:
-            await context.send_activity(
-                "Tell me what the meeting is about and when, for example "
-                "**meet Design review tomorrow at 3pm for 45 minutes**."
-            )
-            return
         activity = context.activity
         zone = user_zone(activity, self._default_zone)
         mention_texts = [text for _, text in self._mentions(activity)]
@@ -127,9 +133,9 @@ class Meetings:
             return
         attendees, unresolved = await self._attendees(context, parsed.emails)
         request = MeetingRequest(
-            tenant_id=_tenant(activity),
+            tenant_id=tenant_of(activity),
             conversation_id=activity.conversation.id,
-            organizer_id=_organizer(activity),
+            organizer_id=organizer_of(activity),
             subject=parsed.subject,
             start=parsed.start,
             end=parsed.end,
@@ -161,7 +167,24 @@ class Meetings:
         request: MeetingRequest,
         notes: tuple[str, ...] = (),
     ) -> None:
+        """Create the meeting and answer in the conversation (the chat-message path)."""
         await context.send_activity(Activity(type=ActivityTypes.typing))
+        outcome = await self.outcome(context, token, request, notes, budget_s=MESSAGE_BUDGET_S)
+        if outcome.card is None:
+            await self._signin.prompt(context, request, notes)
+            return
+        await context.send_activity(_card(outcome.card))
+
+    async def outcome(
+        self,
+        context: TurnContext,
+        token: str,
+        request: MeetingRequest,
+        notes: tuple[str, ...],
+        *,
+        budget_s: float,
+    ) -> Outcome:
+        """Ask Graph; the card to show, or no card when the user must sign in again."""
         graph_request = CreateOrGetRequest(
             external_id=request.external_id,
             subject=request.subject,
@@ -170,25 +193,20 @@ class Meetings:
             attendees=[GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees],
         )
         try:
-            result = await self._graph.create_or_get(
-                token, graph_request, budget_s=MESSAGE_BUDGET_S
-            )
+            result = await self._graph.create_or_get(token, graph_request, budget_s=budget_s)
         except GraphAuthError:
-            # Expired or revoked: forget the token and ask again; the request stays pending.
+            # Expired or revoked: forget the token; the caller asks again and keeps the request.
             await self._signin.sign_out(context)
-            await self._signin.prompt(context, request, notes)
-            return
+            return Outcome(None)
         except GraphError as error:
-            await context.send_activity(
-                _card(
-                    problem_card(
-                        "I couldn't create the meeting",
-                        error.user_message,
-                        retry=_retry_data(request),
-                    )
+            explanation = error.user_message
+            if error.request_id:
+                explanation += f" (Graph request id {error.request_id})"
+            return Outcome(
+                problem_card(
+                    "I couldn't create the meeting", explanation, retry=_retry_data(request)
                 )
             )
-            return
         meeting = result.meeting
         zone = user_zone(context.activity, self._default_zone)
         start = meeting.start_date_time or request.start
@@ -215,8 +233,8 @@ class Meetings:
             outlook_url=outlook_link(event),
             ics_url=self._calendar.url(event),
         )
-        await context.send_activity(_card(meeting_card(view)))
         await self._remember(context.activity, view, request.external_id)
+        return Outcome(meeting_card(view))
 
     async def _remember(self, activity: Activity, view: MeetingView, external_id: str) -> None:
         key = _ledger_key(activity)
@@ -264,9 +282,9 @@ class Meetings:
         try:
             request = MeetingRequest.model_validate(
                 {
-                    "tenant_id": _tenant(activity),
+                    "tenant_id": tenant_of(activity),
                     "conversation_id": activity.conversation.id,
-                    "organizer_id": _organizer(activity),
+                    "organizer_id": organizer_of(activity),
                     "subject": data.get("subject"),
                     "start": data.get("start"),
                     "end": data.get("end"),
@@ -345,10 +363,31 @@ class Meetings:
     async def _attendees(
         self, context: TurnContext, emails: tuple[str, ...]
     ) -> tuple[list[Attendee], list[str]]:
+        mentioned = [
+            (member_id, text.replace("<at>", "").replace("</at>", "").strip())
+            for member_id, text in self._mentions(context.activity)
+        ]
+        return await self._people(context, mentioned, emails)
+
+    async def resolve_people(
+        self, context: TurnContext, object_ids: Sequence[str], emails: Sequence[str]
+    ) -> tuple[list[Attendee], list[str]]:
+        """Attendees from the people picker (Entra object ids) and typed email addresses."""
+        return await self._people(context, [(oid, oid) for oid in object_ids], emails)
+
+    async def _people(
+        self,
+        context: TurnContext,
+        members: Sequence[tuple[str, str]],
+        emails: Sequence[str],
+    ) -> tuple[list[Attendee], list[str]]:
+        """Teams members (by `29:` or Entra object id) resolved to UPNs, plus plain emails."""
         attendees: list[Attendee] = []
         unresolved: list[str] = []
-        for member_id, text in self._mentions(context.activity):
-            name = text.replace("<at>", "").replace("</at>", "").strip()
+        bot_id = context.activity.recipient.id if context.activity.recipient else None
+        for member_id, name in members:
+            if member_id == bot_id:
+                continue
             try:
                 member = await TeamsInfo.get_member(context, member_id)
             except Exception:

@@ -42,6 +42,9 @@ async def meeting_id(message: Locator) -> str:
 async def test_meet_signs_in_then_creates_and_then_finds_the_same_meeting(
     chat: PlaygroundChat,
 ) -> None:
+    # The bot outlives single tests: start signed out, whatever ran before.
+    await chat.send("signout")
+    await chat.wait_for_bot_message("signed out")
     await chat.send(COMMAND)
     created = await sign_in(chat, "meet")
     text = await created.inner_text()
