@@ -130,9 +130,14 @@ class AdaptiveCard(_Model):
 for _model in (Column, Container, ActionShowCard, ActionSet, AdaptiveCard):
     _model.model_rebuild()
 
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#+\-!>|~<])")
+# Inline markers anywhere; block markers (lists, headings, quotes) only where a line starts.
+_INLINE = re.compile(r"([\\`*_\[\]<>~])")
+_BLOCK_MARKER = re.compile(r"(?m)^(\s*)([#+\-])")
+_ORDERED_MARKER = re.compile(r"(?m)^(\s*\d+)([.)])")
 
 
 def plain(text: str) -> str:
     """User-supplied text, escaped so a TextBlock shows it literally (no links, no formatting)."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    text = _INLINE.sub(r"\\\1", text)
+    text = _BLOCK_MARKER.sub(r"\1\\\2", text)
+    return _ORDERED_MARKER.sub(r"\1\\\2", text)

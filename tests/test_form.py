@@ -336,10 +336,7 @@ def test_the_card_comes_back_with_what_was_typed_and_errors_under_their_fields()
     assert fields["attendees"]["value"] == ALEX
     assert fields["attendees"]["choices"] == [{"title": "Alex Wilber", "value": ALEX}]
     assert fields["attendeeEmails"]["value"] == "bob@fabrikam.com; carol"
-    assert (
-        error_under(card, "date")
-        == "2026\\-02\\-30 is not a date: February 2026 has days 01 to 28."
-    )
+    assert error_under(card, "date") == "2026-02-30 is not a date: February 2026 has days 01 to 28."
     assert error_under(card, "attendeeEmails") is not None
     for field in ("subject", "startTime", "durationMinutes", "attendees"):
         assert error_under(card, field) is None
@@ -356,7 +353,8 @@ def test_user_text_in_errors_cannot_become_markdown() -> None:
     result = invalid(attendeeEmails="[click](https://evil.example)")
     card = meeting_form_card(result.values, result.errors, today=TODAY)
     text = error_under(card, "attendeeEmails") or ""
-    assert "\\[click\\]\\(https://evil.example\\)" in text
+    # Escaped brackets: the text can never become a link.
+    assert "\\[click\\](https://evil.example)" in text
 
 
 @pytest.mark.parametrize(

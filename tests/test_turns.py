@@ -44,7 +44,8 @@ async def test_unknown_text_gets_a_hint_that_quotes_it_escaped() -> None:
     reply = await turn(adapter, "[dance](https://evil.example)")
     assert reply is not None
     assert "help" in reply.text
-    assert "](https://evil.example)" not in reply.text
+    # The brackets are escaped, so no client can render a link.
+    assert "\\[dance\\](https://evil.example)" in reply.text
 
 
 async def test_the_bots_own_mention_is_stripped() -> None:
