@@ -135,7 +135,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         session=session,
         storage=storage,
         adapter=adapter,
-        bot=MeetBot(meetings, FormFlows(meetings, signin)),
+        bot=MeetBot(meetings, FormFlows(meetings, signin, tasks.spawn)),
         tasks=tasks,
         calendar=calendar,
     )

@@ -169,6 +169,20 @@ def meeting_card(view: MeetingView) -> dict[str, Any]:
     return AdaptiveCard(body=body, actions=actions).to_dict()
 
 
+def working_card(subject: str) -> dict[str, Any]:
+    """Graph is slow: the invoke is answered now, and this card is replaced when it is done."""
+    return AdaptiveCard(
+        body=[
+            TextBlock(text="Creating the meeting…", weight="bolder"),
+            TextBlock(text=plain(subject), size="large", weight="bolder", spacing="none"),
+            TextBlock(
+                text="Teams is taking a moment. I'll show the meeting here as soon as it exists.",
+                is_subtle=True,
+            ),
+        ]
+    ).to_dict()
+
+
 def problem_card(
     title: str, explanation: str, *, retry: dict[str, Any] | None = None
 ) -> dict[str, Any]:

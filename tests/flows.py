@@ -48,11 +48,11 @@ class RunningBot:
         await response.read()
         return response
 
-    async def settle(self) -> None:
+    async def settle(self, timeout_s: float = 2.0) -> None:
         """Wait for work the bot continues after answering (invokes)."""
         services = self.server.app[RUNTIME].services
         assert services is not None
-        for _ in range(200):
+        for _ in range(int(timeout_s * 100)):
             if not len(services.tasks):
                 return
             await asyncio.sleep(0.01)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import FakeChannel, activity
@@ -20,6 +22,7 @@ from tests.flows import (
     running_bot,
     token_service_app,
 )
+from tests.test_cards import FULL
 from tests.test_signin_flow import sandbox_token
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
@@ -251,3 +254,67 @@ async def test_submit_action_posts_the_meeting_and_closes_the_dialog(
         assert response.status == 200
         assert await response.json() == {}
         assert meeting_cards(channel)[0]["body"][0]["text"] == "Meeting created"
+
+
+def slow_graph(delay_s: float, seen: list[float]) -> web.Application:
+    """A Graph stand-in that takes its time before answering with a new meeting."""
+
+    async def create_or_get(request: web.Request) -> web.Response:
+        seen.append(asyncio.get_running_loop().time())
+        await request.read()
+        await asyncio.sleep(delay_s)
+        return web.json_response(FULL, status=201)
+
+    app = web.Application()
+    app.router.add_post("/v1.0/me/onlineMeetings/createOrGet", create_or_get)
+    return app
+
+
+async def test_a_slow_graph_still_gets_the_invoke_answered_in_time(
+    channel: FakeChannel,
+    token_service: FakeTokenService,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    seen: list[float] = []
+    graph = await aiohttp_server(slow_graph(6.0, seen))
+    graph_url = str(graph.make_url("/v1.0")).rstrip("/")
+    async with running_bot(OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph_url) as bot:
+        token_service.tokens["29:user-1"] = "opaque-graph-token"
+        invoke = {**execute(channel, FORM), "replyToId": "card-7"}
+        started = asyncio.get_running_loop().time()
+        response = await bot.send(invoke)
+        answered_after = asyncio.get_running_loop().time() - started
+        assert answered_after < 5.0
+        card = (await response.json())["value"]
+        assert card["body"][0]["text"] == "Creating the meeting…"
+        await bot.settle(timeout_s=15)
+        update = channel.received[-1]
+        assert update.method == "PUT"
+        assert update.path.endswith("/activities/card-7")
+        assert update.body is not None
+        assert update.body["attachments"][0]["content"]["body"][0]["text"] == "Meeting created"
+        assert len(seen) == 1
+
+
+async def test_a_slow_graph_does_not_hold_up_the_message_action_either(
+    channel: FakeChannel,
+    token_service: FakeTokenService,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    graph = await aiohttp_server(slow_graph(6.0, []))
+    graph_url = str(graph.make_url("/v1.0")).rstrip("/")
+    async with running_bot(OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph_url) as bot:
+        token_service.tokens["29:user-1"] = "opaque-graph-token"
+        submit_action = activity(
+            channel.url,
+            kind="invoke",
+            text=None,
+            name="composeExtension/submitAction",
+            value={"commandId": "createMeeting", "data": FORM},
+        )
+        started = asyncio.get_running_loop().time()
+        response = await bot.send(submit_action)
+        assert asyncio.get_running_loop().time() - started < 5.0
+        assert response.status == 200
+        await bot.settle(timeout_s=15)
+        assert meeting_cards(channel)[-1]["body"][0]["text"] == "Meeting created"

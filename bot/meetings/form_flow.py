@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
@@ -12,16 +13,27 @@ from botbuilder.schema import Activity, ActivityTypes
 from bot.meetings.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
 from bot.meetings.prefill import message_people, prefill_from_message
 from bot.meetings.request import MeetingRequest
-from bot.meetings.service import Meetings, organizer_of, tenant_of, user_zone
+from bot.meetings.service import (
+    MESSAGE_BUDGET_S,
+    Meetings,
+    Outcome,
+    Spawn,
+    organizer_of,
+    tenant_of,
+    user_zone,
+)
 from bot.signin import SignIn
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import CREATE_MEETING_VERB, meeting_form_card
+from cards.meeting import working_card
 
 _log = logging.getLogger(__name__)
 
-# Teams gives an invoke about 5 s; keep Graph's share well inside it.
-INVOKE_BUDGET_S = 3.5
+# Teams gives an invoke about 5 s: answer by then, and let a slow Graph finish afterwards.
+INVOKE_WAIT_S = 3.5
 CREATE_MEETING_COMMAND = "createMeeting"
+# How a result that arrives after the invoke was answered reaches the user.
+Deliver = Callable[[TurnContext, dict[str, Any]], Awaitable[None]]
 FORM_ACTION = "createMeeting"
 
 
@@ -72,9 +84,10 @@ def _task(card: dict[str, Any], title: str = "Create meeting") -> InvokeResponse
 class FormFlows:
     """Every form path feeds the same validation and the same canonical request."""
 
-    def __init__(self, meetings: Meetings, signin: SignIn) -> None:
+    def __init__(self, meetings: Meetings, signin: SignIn, spawn: Spawn) -> None:
         self._meetings = meetings
         self._signin = signin
+        self._spawn = spawn
 
     def _form(
         self,
@@ -134,12 +147,60 @@ class FormFlows:
         token = await self._signin.token(context)
         if token is not None:
             outcome = await self._meetings.outcome(
-                context, token, request, notes, budget_s=INVOKE_BUDGET_S
+                context, token, request, notes, budget_s=MESSAGE_BUDGET_S
             )
             if outcome.card is not None:
                 return outcome.card
         await self._signin.prompt(context, request, notes)
         return None
+
+    async def _answer_within_deadline(
+        self,
+        context: TurnContext,
+        request: MeetingRequest,
+        notes: tuple[str, ...],
+        deliver_later: Deliver,
+    ) -> dict[str, Any] | None:
+        """Like `_signed_in_outcome`, but an invoke's answer cannot wait for a slow Graph: after
+        INVOKE_WAIT_S it is a "creating" card, and the result is delivered when it comes."""
+        token = await self._signin.token(context)
+        if token is None:
+            await self._signin.prompt(context, request, notes)
+            return None
+        work = asyncio.ensure_future(
+            self._meetings.outcome(context, token, request, notes, budget_s=MESSAGE_BUDGET_S)
+        )
+        done, _ = await asyncio.wait({work}, timeout=INVOKE_WAIT_S)
+        if work not in done:
+            self._finish_later(context, request, notes, work, deliver_later)
+            return working_card(request.subject)
+        card = work.result().card
+        if card is None:
+            await self._signin.prompt(context, request, notes)
+        return card
+
+    def _finish_later(
+        self,
+        context: TurnContext,
+        request: MeetingRequest,
+        notes: tuple[str, ...],
+        work: asyncio.Future[Outcome],
+        deliver: Deliver,
+    ) -> None:
+        reference = TurnContext.get_conversation_reference(context.activity)
+
+        async def finish() -> None:
+            outcome = await work
+
+            async def answer(proactive: TurnContext) -> None:
+                if outcome.card is None:
+                    await self._signin.prompt(proactive, request, notes)
+                else:
+                    await deliver(proactive, outcome.card)
+
+            await context.adapter.continue_conversation(reference, answer, None)
+
+        self._spawn(finish())
 
     async def on_execute(self, context: TurnContext) -> InvokeResponse | None:
         """Universal Actions: `adaptiveCard/action` with the form's values; the answer replaces."""
@@ -150,7 +211,12 @@ class FormFlows:
         built = await self._request(context, data)
         if isinstance(built, InvalidForm):
             return _replace_card(self._form(context, built.values, built.errors))
-        card = await self._signed_in_outcome(context, *built)
+        form_id = context.activity.reply_to_id
+
+        async def replace_later(proactive: TurnContext, card: dict[str, Any]) -> None:
+            await _update_or_send(proactive, card, form_id)
+
+        card = await self._answer_within_deadline(context, *built, replace_later)
         if card is None:
             card = self._form(
                 context,
@@ -172,17 +238,7 @@ class FormFlows:
             await self._update_form(context, card)
 
     async def _update_form(self, context: TurnContext, card: dict[str, Any]) -> None:
-        activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        form_id = context.activity.reply_to_id
-        if form_id:
-            activity.id = form_id
-            try:
-                await context.update_activity(activity)
-                return
-            except Exception:
-                _log.info("could not update the form's message; sending a new one", exc_info=True)
-            activity.id = None
-        await context.send_activity(activity)
+        await _update_or_send(context, card, context.activity.reply_to_id)
 
     async def on_fetch_task(self, context: TurnContext) -> InvokeResponse:
         """`composeExtension/fetchTask`: the form, prefilled from the message when there is one."""
@@ -229,10 +285,28 @@ class FormFlows:
         built = await self._request(context, data)
         if isinstance(built, InvalidForm):
             return _task(self._form(context, built.values, built.errors, for_task_module=True))
-        card = await self._signed_in_outcome(context, *built)
+        card = await self._answer_within_deadline(context, *built, _post)
         if card is not None:
-            await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+            await _post(context, card)
         return InvokeResponse(status=200, body={})
+
+
+async def _post(context: TurnContext, card: dict[str, Any]) -> None:
+    await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+
+async def _update_or_send(context: TurnContext, card: dict[str, Any], card_id: str | None) -> None:
+    """Replace the card the user acted on; when the client cannot, post the new one."""
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    if card_id:
+        activity.id = card_id
+        try:
+            await context.update_activity(activity)
+            return
+        except Exception:
+            _log.info("could not update the card's message; sending a new one", exc_info=True)
+        activity.id = None
+    await context.send_activity(activity)
 
 
 def _people_of(
