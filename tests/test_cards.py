@@ -16,7 +16,7 @@ from bot.graph import OnlineMeeting
 from cards.elements import AdaptiveCard, plain
 from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card
-from cards.meeting import MeetingView, meeting_card, problem_card
+from cards.meeting import MeetingView, meeting_card, problem_card, working_card
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -95,6 +95,7 @@ ALL_CARDS = {
     "meeting_full": meeting_card(view(FULL)),
     "meeting_no_dial_in": meeting_card(view(BARE)),
     "meeting_already_scheduled": meeting_card(view(FULL, created=False)),
+    "working": working_card("Design review"),
     "problem_throttled": problem_card(
         "I couldn't create the meeting",
         "Microsoft Graph is busy. Try again in 3 seconds.",
