@@ -19,6 +19,8 @@ async def pick(card: Locator, placeholder: str, value: str) -> None:
     await picker.click()
     await picker.fill(value)
     await picker.press("Enter")
+    # The date picker's calendar can stay open over the form: Tab commits and closes it.
+    await picker.press("Tab")
 
 
 async def ensure_signed_in(chat: PlaygroundChat) -> None:
