@@ -131,7 +131,7 @@ for _model in (Column, Container, ActionShowCard, ActionSet, AdaptiveCard):
     _model.model_rebuild()
 
 # Inline markers anywhere; block markers (lists, headings, quotes) only where a line starts.
-_INLINE = re.compile(r"([\\`*_\[\]<>~])")
+_INLINE = re.compile(r"([\\`*_\[\]<>~&])")
 _BLOCK_MARKER = re.compile(r"(?m)^(\s*)([#+\-])")
 _ORDERED_MARKER = re.compile(r"(?m)^(\s*\d+)([.)])")
 

@@ -98,6 +98,21 @@ def _dial_in(view: MeetingView) -> list[Element]:
     ]
 
 
+def _invitation_lines(text: str) -> list[Element]:
+    """One monospace TextBlock a line; a blank line becomes space above the next (markdown
+    would draw an empty TextBlock 0 px high)."""
+    blocks: list[Element] = []
+    gap = False
+    for line in text.split("\n"):
+        if not line.strip():
+            gap = True
+            continue
+        spacing = "medium" if gap else "none"
+        blocks.append(TextBlock(text=plain(line), spacing=spacing, font_type="monospace"))
+        gap = False
+    return blocks
+
+
 def meeting_card(view: MeetingView) -> dict[str, Any]:
     meeting = view.meeting
     status = "Meeting created" if view.created else "Already scheduled"
@@ -155,10 +170,7 @@ def meeting_card(view: MeetingView) -> dict[str, Any]:
             card=AdaptiveCard(
                 body=[
                     TextBlock(text="Copy and share:", weight="bolder"),
-                    *(
-                        TextBlock(text=plain(line) or " ", spacing="none", font_type="monospace")
-                        for line in invitation_text(view).split("\n")
-                    ),
+                    *_invitation_lines(invitation_text(view)),
                 ],
             ),
         )
