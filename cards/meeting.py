@@ -17,6 +17,7 @@ from cards.elements import (
     Element,
     Fact,
     FactSet,
+    Spacing,
     TextBlock,
     plain,
 )
@@ -107,7 +108,7 @@ def _invitation_lines(text: str) -> list[Element]:
         if not line.strip():
             gap = True
             continue
-        spacing = "medium" if gap else "none"
+        spacing: Spacing = "medium" if gap else "none"
         blocks.append(TextBlock(text=plain(line), spacing=spacing, font_type="monospace"))
         gap = False
     return blocks
