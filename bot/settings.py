@@ -54,8 +54,30 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
-    storage: Literal["sqlite", "memory"] = Field(default="sqlite", validation_alias="STORAGE")
+    storage: Literal["sqlite", "memory", "blob"] = Field(
+        default="sqlite", validation_alias="STORAGE"
+    )
     sqlite_path: str = Field(default="data/meetbot.sqlite3", validation_alias="SQLITE_PATH")
+    azure_storage_connection_string: SecretStr = Field(
+        default=SecretStr(""), validation_alias="AZURE_STORAGE_CONNECTION_STRING"
+    )
+    azure_storage_container: str = Field(
+        default="meetbot-state", validation_alias="AZURE_STORAGE_CONTAINER"
+    )
+    auth_mode: Literal["tokenservice", "obo"] = Field(
+        default="tokenservice", validation_alias="AUTH_MODE"
+    )
+    graph_scopes: str = Field(
+        default="https://graph.microsoft.com/OnlineMeetings.ReadWrite",
+        validation_alias="GRAPH_SCOPES",
+    )
+    aad_authority_host: str = Field(
+        default="https://login.microsoftonline.com", validation_alias="AAD_AUTHORITY_HOST"
+    )
+    allowed_tenants: str = Field(default="", validation_alias="ALLOWED_TENANTS")
+    meetings_per_user_per_hour: int = Field(
+        default=30, ge=1, le=10_000, validation_alias="MEETINGS_PER_USER_PER_HOUR"
+    )
     max_request_bytes: int = Field(
         default=512 * 1024,
         ge=16 * 1024,
@@ -111,6 +133,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_credentials(self) -> Settings:
+        if self.storage == "blob" and not self.azure_storage_connection_string.get_secret_value():
+            raise ValueError("AZURE_STORAGE_CONNECTION_STRING is required when STORAGE=blob")
+        if self.auth_mode == "obo" and self.local_mode:
+            raise ValueError("AUTH_MODE=obo needs the bot's app credentials (MicrosoftAppId)")
         if self.local_mode:
             return self
         if (
@@ -174,3 +200,8 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
+
+    @property
+    def tenant_allowlist(self) -> frozenset[str]:
+        """`ALLOWED_TENANTS` (comma-separated tenant ids); empty means every tenant."""
+        return frozenset(t.strip().lower() for t in self.allowed_tenants.split(",") if t.strip())

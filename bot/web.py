@@ -69,7 +69,11 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[RUNTIME] = Runtime()
     app[STORAGE] = create_storage(
-        settings.storage, sqlite_path=settings.sqlite_path, production=not settings.local_mode
+        settings.storage,
+        sqlite_path=settings.sqlite_path,
+        production=not settings.local_mode,
+        blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
+        blob_container=settings.azure_storage_container,
     )
     app[KEY] = _signing_key(settings)
     app.cleanup_ctx.append(_services)

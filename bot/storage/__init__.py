@@ -1,4 +1,4 @@
-"""The bot's state store: botbuilder `Storage` on SQLite or memory, and typed records on top."""
+"""The bot's state store: botbuilder `Storage` on SQLite, Blob Storage or memory, and records."""
 
 from bot.storage.base import ClosableStorage
 from bot.storage.errors import ConflictError, StorageError, is_conflict

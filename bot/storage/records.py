@@ -21,7 +21,8 @@ class Records:
 
     The namespace keeps these keys apart from botbuilder's own (`msteams/...`).
     `create` is exactly-once only on stores that check eTags atomically and give every
-    version a fresh eTag of their own, as `SqliteStorage` and `StrictMemoryStorage` do.
+    version a fresh eTag of their own, as `SqliteStorage`, `StrictMemoryStorage` and
+    `AzureBlobStorage` (bot.storage.blob) do.
     """
 
     def __init__(self, storage: Storage, *, namespace: str) -> None:

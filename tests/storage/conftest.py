@@ -1,22 +1,38 @@
-"""Storage test fixtures: one opened store per kind, and child processes that share a database."""
+"""Storage fixtures: an opened store of each kind, Azurite, child processes sharing one store."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from bot.storage import ClosableStorage, SqliteStorage, StrictMemoryStorage
+from bot.storage.blob import AzureBlobStorage
+from tests.replicas import MISSING, Azurite, drop_container, shared_azurite, unique_container
 
-# The contract suite runs against each of these; "blob" (BlobStorage on Azurite) goes here.
-STORE_KINDS = ["memory", "sqlite"]
+# The contract suite runs against each of these; "blob" is AzureBlobStorage on Azurite.
+STORE_KINDS = ["memory", "sqlite", "blob"]
 
 _CHILD_SCRIPT = Path(__file__).with_name("storage_child.py")
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if MISSING:
+        terminalreporter.section("blob storage tests could not run", sep="!", red=True, bold=True)
+        for problem in dict.fromkeys(MISSING):
+            terminalreporter.line(f"  - {problem}", red=True)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite for the session; skips the test (fails it with CI=true) if it is not installed."""
+    with shared_azurite(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -26,10 +42,15 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         opened = StrictMemoryStorage()
     elif request.param == "sqlite":
         opened = SqliteStorage(tmp_path / "state" / "bot.sqlite3")
+    elif request.param == "blob":
+        running: Azurite = request.getfixturevalue("azurite")
+        opened = AzureBlobStorage(running.connection_string, unique_container("contract"))
     else:
         raise AssertionError(f"unknown store kind {request.param!r}")
     async with opened:
         yield opened
+    if isinstance(opened, AzureBlobStorage):
+        await drop_container(request.getfixturevalue("azurite"), opened.container)
 
 
 class Children:
@@ -38,7 +59,9 @@ class Children:
     def __init__(self) -> None:
         self.started: list[asyncio.subprocess.Process] = []
 
-    async def spawn(self, *args: object) -> asyncio.subprocess.Process:
+    async def spawn(
+        self, *args: object, env: Mapping[str, str] | None = None
+    ) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             str(_CHILD_SCRIPT),
@@ -46,7 +69,7 @@ class Children:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=_REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(_REPO_ROOT)},
+            env={**os.environ, "PYTHONPATH": str(_REPO_ROOT), **(env or {})},
         )
         self.started.append(process)
         return process

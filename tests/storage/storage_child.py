@@ -1,4 +1,4 @@
-"""Child process for the storage tests: races one conditional write, or holds the write lock."""
+"""Child process for the storage tests: races writes or creates, or holds SQLite's write lock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import time
 
 from botbuilder.core import StoreItem
 
-from bot.storage import ConflictError, SqliteStorage
+from bot.storage import ClosableStorage, ConflictError, Records, SqliteStorage
+
+_BLOB = "blob:"
 
 
 def say(line: str) -> None:
@@ -18,9 +20,19 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def race(database: str, key: str, etag: str, shape: str) -> None:
+def open_store(target: str) -> ClosableStorage:
+    """A SQLite file path, or `blob:<container>` at $AZURE_STORAGE_CONNECTION_STRING."""
+    if target.startswith(_BLOB):
+        from bot.storage.blob import AzureBlobStorage
+
+        connection_string = os.environ["AZURE_STORAGE_CONNECTION_STRING"]
+        return AzureBlobStorage(connection_string, target.removeprefix(_BLOB))
+    return SqliteStorage(target)
+
+
+async def race(target: str, key: str, etag: str, shape: str) -> None:
     """Open the store, say "ready", wait for "go" on stdin, write once, say who won."""
-    async with SqliteStorage(database) as storage:
+    async with open_store(target) as storage:
         say("ready")
         await asyncio.to_thread(sys.stdin.readline)
         writer = os.getpid()
@@ -37,6 +49,19 @@ async def race(database: str, key: str, etag: str, shape: str) -> None:
             say(f"won {writer}")
 
 
+async def create(target: str, key: str, tasks: int) -> None:
+    """Say "ready", wait for "go", run `tasks` concurrent `Records.create`, say how many won."""
+    async with open_store(target) as storage:
+        records = Records(storage, namespace="race")
+        say("ready")
+        await asyncio.to_thread(sys.stdin.readline)
+        writer = os.getpid()
+        created = await asyncio.gather(
+            *(records.create(key, {"writer": writer, "task": task}) for task in range(tasks))
+        )
+        say(f"created {created.count(True)} {writer}")
+
+
 def hold_write_lock(database: str, seconds: float) -> None:
     """Take the database's write lock, say "locked", keep it `seconds`, then commit."""
     connection = sqlite3.connect(database, isolation_level=None)
@@ -51,8 +76,11 @@ def hold_write_lock(database: str, seconds: float) -> None:
 def main(argv: list[str]) -> None:
     command, *args = argv
     if command == "race":
-        database, key, etag, shape = args
-        asyncio.run(race(database, key, etag, shape))
+        target, key, etag, shape = args
+        asyncio.run(race(target, key, etag, shape))
+    elif command == "create":
+        target, key, tasks = args
+        asyncio.run(create(target, key, int(tasks)))
     elif command == "hold":
         database, seconds = args
         hold_write_lock(database, float(seconds))
