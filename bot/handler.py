@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
@@ -105,8 +106,11 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
                 "Single sign-on failed, so please use the **Sign in** button instead."
             )
             return InvokeResponse(status=200, body={})
-        response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
-        return response
+        if name == "healthCheck":
+            response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+            return response
+        # botbuilder would only deserialise these (raising on a malformed value) to answer 501.
+        return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
 
     async def on_token_response_event(self, turn_context: TurnContext) -> None:
         if self._meetings is not None:

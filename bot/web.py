@@ -15,14 +15,17 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from botbuilder.schema import Activity
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
 
-from bot.activity_check import activity_problem
-from bot.adapter import MeetBotAdapter, Unauthorized
+from bot.activity_check import activity_problem, tenant_allowed
+from bot.adapter import Inbound, MeetBotAdapter, Unauthorized
 from bot.calendar import CalendarFiles, ics
 from bot.channel import ChannelClient
+from bot.coalesce import CoalescingMeetingsApi, RecentActivities, activity_key
 from bot.graph import GraphClient
 from bot.handler import MeetBot, on_turn_error
+from bot.limits import RateLimiter
 from bot.meetings.form_flow import FormFlows
 from bot.meetings.parse import DEFAULT_CULTURE, SUPPORTED_CULTURES, warm_up
 from bot.meetings.service import Meetings
@@ -37,6 +40,11 @@ from bot.tasks import BackgroundTasks
 
 _log = logging.getLogger(__name__)
 
+TENANT_REFUSAL = (
+    "MeetBot isn't available for your organization. "
+    "If you need it, ask your Teams admin to have it enabled."
+)
+
 
 @dataclass
 class Services:
@@ -48,6 +56,7 @@ class Services:
     bot: MeetBot
     tasks: BackgroundTasks
     calendar: CalendarFiles
+    recent: RecentActivities
 
 
 @dataclass
@@ -123,12 +132,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     calendar = CalendarFiles(app[KEY], settings.browser_url)
     signin = SignIn(records, settings.connection_name)
     meetings = Meetings(
-        GraphClient(session, settings.resolved_graph_base_url),
+        CoalescingMeetingsApi(GraphClient(session, settings.resolved_graph_base_url)),
         signin,
         records,
         calendar,
         default_zone=settings.zone,
         spawn=tasks.spawn,
+        rate=RateLimiter(settings.meetings_per_user_per_hour),
     )
     # English (the default, 0.3 s) is warmed before reporting ready; Spanish and French take
     # 2 s more, so they warm in the background: a command in them meanwhile just waits longer.
@@ -142,6 +152,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         bot=MeetBot(meetings, FormFlows(meetings, signin, tasks.spawn)),
         tasks=tasks,
         calendar=calendar,
+        recent=RecentActivities(),
     )
     _log.info(
         "MeetBot ready in %s mode on %s:%s (Graph %s, token service %s)",
@@ -180,7 +191,8 @@ async def messages(request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
     except web.HTTPRequestEntityTooLarge:
         return _problem(413, "the request body is too large")
-    except ValueError:
+    except (ValueError, RecursionError):
+        # json raises RecursionError, not ValueError, on arrays nested ~1000 deep.
         return _problem(400, "the body is not valid JSON")
     problem = activity_problem(body)
     if problem is not None:
@@ -196,9 +208,46 @@ async def messages(request: web.Request) -> web.StreamResponse:
     except Unauthorized as exc:
         _log.warning("rejected an unauthenticated activity (%s)", exc)
         return _problem(401, "a valid Bot Framework token is required")
+    if not tenant_allowed(body, request.app[SETTINGS].tenant_allowlist):
+        return await _refuse_tenant(services, inbound, activity)
+    if _redelivered(services, activity):
+        _log.info("dropped a redelivered %s activity", activity.type)
+        return web.Response(status=201)
     response = await services.adapter.run_authenticated(inbound, activity, services.bot.on_turn)
     if response is not None:
-        return web.json_response(response.body, status=int(response.status))
+        return _invoke_answer(response)
+    return web.Response(status=201)
+
+
+def _redelivered(services: Services, activity: Activity) -> bool:
+    """A channel resends an activity it thinks went unanswered; invokes still need answers."""
+    if activity.type == ActivityTypes.invoke or not activity.id:
+        return False
+    key = activity_key(activity.channel_id, activity.conversation.id, activity.id)
+    return not services.recent.first_time(key)
+
+
+def _invoke_answer(response: InvokeResponse) -> web.Response:
+    try:
+        text = json.dumps(response.body)
+    except (TypeError, ValueError):
+        # botbuilder's own adaptiveCard/action errors carry msrest models (and an Exception).
+        _log.warning("an invoke answer (HTTP %s) could not be serialised", response.status)
+        return _problem(int(response.status), "the invoke could not be handled")
+    return web.Response(text=text, status=int(response.status), content_type="application/json")
+
+
+async def _refuse_tenant(services: Services, inbound: Inbound, activity: Activity) -> web.Response:
+    """ALLOWED_TENANTS: tell a person once per message; refuse invokes; ignore the rest."""
+    _log.info("refused a %s activity from a tenant not in ALLOWED_TENANTS", activity.type)
+    if activity.type == ActivityTypes.invoke:
+        return _problem(403, "this bot is not available to your organization")
+    if activity.type == ActivityTypes.message:
+
+        async def tell(context: TurnContext) -> None:
+            await context.send_activity(TENANT_REFUSAL)
+
+        await services.adapter.run_authenticated(inbound, activity, tell)
     return web.Response(status=201)
 
 

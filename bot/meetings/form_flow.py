@@ -323,7 +323,8 @@ def _people_of(
 
     author = person(payload.get("from"))
     mentions = []
-    for mention in payload.get("mentions") or []:
+    listed = payload.get("mentions")
+    for mention in listed if isinstance(listed, list) else []:
         found = person(mention.get("mentioned")) if isinstance(mention, dict) else None
         if found is not None:
             mentions.append(found)

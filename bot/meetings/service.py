@@ -27,6 +27,7 @@ from bot.graph import (
     GraphError,
     OnlineMeetingsApi,
 )
+from bot.limits import RateLimiter, meetings_limit_message
 from bot.meetings.parse import ParseError, parse_meeting
 from bot.meetings.request import Attendee, MeetingRequest
 from bot.ports import RecordStore
@@ -99,6 +100,7 @@ class Meetings:
         default_zone: ZoneInfo,
         spawn: Spawn,
         clock: Callable[[], float] = time.time,
+        rate: RateLimiter | None = None,
     ) -> None:
         self._graph = graph
         self._signin = signin
@@ -107,6 +109,7 @@ class Meetings:
         self._default_zone = default_zone
         self._spawn = spawn
         self._clock = clock
+        self._rate = rate
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -192,8 +195,21 @@ class Meetings:
             end=request.end,
             attendees=[GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees],
         )
+        rate_key: str | None = None
+        if self._rate is not None and not await self._remembered(context.activity, request):
+            # Only new meetings count; asking again for one made here is always answered.
+            rate_key = f"{request.tenant_id}/{request.organizer_id}"
+            decision = self._rate.acquire(rate_key)
+            if not decision.allowed:
+                return Outcome(
+                    problem_card(
+                        "You've reached the limit for now", meetings_limit_message(decision)
+                    )
+                )
+        created = False
         try:
             result = await self._graph.create_or_get(token, graph_request, budget_s=budget_s)
+            created = result.created
         except GraphAuthError:
             # Expired or revoked: forget the token; the caller asks again and keeps the request.
             await self._signin.sign_out(context)
@@ -207,6 +223,10 @@ class Meetings:
                     "I couldn't create the meeting", explanation, retry=_retry_data(request)
                 )
             )
+        finally:
+            # Only meetings Graph created count: not an existing one, a failure or a sign-in.
+            if self._rate is not None and rate_key is not None and not created:
+                self._rate.refund(rate_key)
         meeting = result.meeting
         zone = user_zone(context.activity, self._default_zone)
         start = meeting.start_date_time or request.start
@@ -235,6 +255,11 @@ class Meetings:
         )
         await self._remember(context.activity, view, request.external_id)
         return Outcome(meeting_card(view))
+
+    async def _remembered(self, activity: Activity, request: MeetingRequest) -> bool:
+        ledger, _ = await self._records.get(_ledger_key(activity))
+        meetings = (ledger or {}).get("meetings") or []
+        return any(m.get("externalId") == request.external_id for m in meetings)
 
     async def _remember(self, activity: Activity, view: MeetingView, external_id: str) -> None:
         key = _ledger_key(activity)

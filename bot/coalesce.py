@@ -1,0 +1,138 @@
+"""One call for identical requests in flight at once, and a memory of redelivered activities."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import replace
+from typing import Generic, TypeVar
+
+from bot.graph import CreateOrGetRequest, CreateOrGetResult, GraphTimeoutError, OnlineMeetingsApi
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Coalescer(Generic[K, V]):
+    """Runs `call()` once per key at a time; callers arriving meanwhile share its outcome.
+
+    Holds an entry only while its call runs, so memory is bounded by the calls in flight.
+    A caller that stops waiting (cancelled or timed out) does not stop the call for others.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[K, asyncio.Task[V]] = {}
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    async def run(
+        self, key: K, call: Callable[[], Awaitable[V]], *, timeout_s: float | None = None
+    ) -> tuple[V, bool]:
+        """The call's result, and whether this caller joined a call another one started."""
+        task = self._running.get(key)
+        joined = task is not None
+        if task is None:
+            task = asyncio.ensure_future(call())
+            self._running[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        result = await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        return result, joined
+
+    def _finished(self, key: K, task: asyncio.Task[V]) -> None:
+        if self._running.get(key) is task:
+            del self._running[key]
+        if not task.cancelled():
+            # Retrieved here so that a call nobody waits for any more logs no warning.
+            task.exception()
+
+
+class CoalescingMeetingsApi:
+    """`OnlineMeetingsApi` that sends identical concurrent createOrGet calls to Graph once.
+
+    Keyed by the user's token and the whole request, so nobody shares another's authority
+    or gets a meeting with other details. Whoever joins a call in flight sees the meeting as
+    existing (`created=False`), as Graph itself would have answered the second call.
+    """
+
+    def __init__(self, inner: OnlineMeetingsApi) -> None:
+        self._inner = inner
+        self._calls: Coalescer[tuple[str, str, str], CreateOrGetResult] = Coalescer()
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    async def create_or_get(
+        self,
+        token: str,
+        request: CreateOrGetRequest,
+        *,
+        budget_s: float,
+        user_object_id: str | None = None,
+    ) -> CreateOrGetResult:
+        key = (
+            hashlib.sha256(token.encode()).hexdigest(),
+            user_object_id or "",
+            request.model_dump_json(),
+        )
+
+        async def call() -> CreateOrGetResult:
+            return await self._inner.create_or_get(
+                token, request, budget_s=budget_s, user_object_id=user_object_id
+            )
+
+        try:
+            result, joined = await self._calls.run(key, call, timeout_s=budget_s)
+        except TimeoutError:
+            # Only a joining caller can time out here: the first one's call has its own budget.
+            raise GraphTimeoutError(graph_message="an identical request is still running") from None
+        return replace(result, created=False) if joined else result
+
+
+class RecentActivities:
+    """Remembers activity keys for a while, to drop a channel's redelivery of an activity.
+
+    Bounded by count (oldest forgotten first) and by age; per process, so a redelivery to
+    another replica is not caught here (createOrGet's externalId still keeps it one meeting).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        ttl_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 1 or ttl_s <= 0:
+            raise ValueError("max_entries and ttl_s must be positive")
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._max_entries = max_entries
+        self._ttl_s = ttl_s
+        self._clock = clock
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is offered within the time to live, False after."""
+        now = self._clock()
+        while self._seen:
+            oldest, at = next(iter(self._seen.items()))
+            if now - at < self._ttl_s:
+                break
+            del self._seen[oldest]
+        if key in self._seen:
+            return False
+        self._seen[key] = now
+        if len(self._seen) > self._max_entries:
+            self._seen.popitem(last=False)
+        return True
+
+
+def activity_key(channel_id: str | None, conversation_id: str | None, activity_id: str) -> str:
+    """What identifies one delivery of an activity: channel, conversation and activity id."""
+    raw = "\x1f".join((channel_id or "", conversation_id or "", activity_id))
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
