@@ -82,6 +82,18 @@ async def channel(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> FakeC
 
 
 @pytest.fixture
+async def token_service(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Any:
+    """A Bot Framework token service fake at the wire (see tests/flows.py)."""
+    # Imported here: tests.flows itself imports this module.
+    from tests.flows import FakeTokenService, token_service_app
+
+    ref: list[FakeTokenService] = []
+    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
+    ref.append(fake)
+    return fake
+
+
+@pytest.fixture
 def settings() -> Settings:
     return Settings(_env_file=None, MicrosoftAppId="", PORT=3978, LOG_LEVEL="INFO")  # type: ignore[call-arg]
 

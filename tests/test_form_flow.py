@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -20,7 +19,6 @@ from tests.flows import (
     meeting_cards,
     oauth_cards,
     running_bot,
-    token_service_app,
 )
 from tests.test_cards import FULL
 from tests.test_signin_flow import sandbox_token
@@ -34,16 +32,6 @@ FORM = {
     "attendees": "",
     "attendeeEmails": "adele@contoso.com",
 }
-
-
-@pytest.fixture
-async def token_service(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
-    return fake
 
 
 def execute(channel: FakeChannel, data: dict[str, Any]) -> dict[str, Any]:

@@ -18,22 +18,11 @@ from tests.flows import (
     meet,
     meeting_cards,
     running_bot,
-    token_service_app,
 )
 from tests.test_cards import FULL
 from tests.test_signin_flow import sandbox_token
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
-
-
-@pytest.fixture
-async def token_service(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
-    return fake
 
 
 async def test_a_sandbox_meeting_survives_a_restart_with_the_same_join_url(

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from tests.conftest import FakeChannel, activity
@@ -23,7 +21,6 @@ from tests.flows import (
     meeting_cards,
     oauth_cards,
     running_bot,
-    token_service_app,
 )
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
@@ -97,16 +94,6 @@ async def test_the_card_links_an_ics_file_served_by_the_bot(channel: FakeChannel
         tampered = urls["Download .ics"].replace(".ics", "x.ics")
         async with bot.session.get(tampered) as response:
             assert response.status == 404
-
-
-@pytest.fixture
-async def token_service(
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
-    return fake
 
 
 def sandbox_token(key: bytes, *, lifetime_s: int = 3600, upn: str = "megan@contoso.com") -> str:
