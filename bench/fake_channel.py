@@ -27,6 +27,8 @@ class Reply:
     activity_type: str | None
     text: str | None
     attachment_types: tuple[str, ...]
+    # The first TextBlocks of the first Adaptive Card (a meeting card: status, subject).
+    card_texts: tuple[str, ...] = ()
 
     @property
     def in_reply_to(self) -> str | None:
@@ -112,6 +114,7 @@ class FakeChannel:
             activity_type=_str_or_none(body.get("type")),
             text=_str_or_none(body.get("text")),
             attachment_types=_attachment_types(body.get("attachments")),
+            card_texts=_card_texts(body.get("attachments")),
         )
         self.replies[conversation_id].append(reply)
         self._counts[conversation_id, reply.method, reply.activity_type] += 1
@@ -126,6 +129,18 @@ def _attachment_types(attachments: object) -> tuple[str, ...]:
     if not isinstance(attachments, list):
         return ()
     return tuple(str(item.get("contentType")) for item in attachments if isinstance(item, dict))
+
+
+def _card_texts(attachments: object, count: int = 2) -> tuple[str, ...]:
+    if not isinstance(attachments, list) or not attachments:
+        return ()
+    first = attachments[0]
+    content = first.get("content") if isinstance(first, dict) else None
+    body = content.get("body") if isinstance(content, dict) else None
+    if not isinstance(body, list):
+        return ()
+    texts = [item.get("text") for item in body[:count] if isinstance(item, dict)]
+    return tuple(text for text in texts if isinstance(text, str))
 
 
 def create_app(channel: FakeChannel) -> web.Application:

@@ -64,9 +64,14 @@ class _Budget:
         return True
 
 
-async def run_load(session: aiohttp.ClientSession, plan: LoadPlan) -> LoadResult:
-    """Drive one virtual user per conversation until the budget runs out."""
-    result = LoadResult()
+async def run_load(
+    session: aiohttp.ClientSession, plan: LoadPlan, result: LoadResult | None = None
+) -> LoadResult:
+    """Drive one virtual user per conversation until the budget runs out.
+
+    Pass `result` to watch it fill while the load runs (the memory sampler counts turns).
+    """
+    result = LoadResult() if result is None else result
     started = time.perf_counter()
     budget = _Budget(started + plan.duration_s, plan.max_requests)
     async with asyncio.TaskGroup() as group:

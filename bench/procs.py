@@ -15,6 +15,7 @@ import aiohttp
 
 HOST = "127.0.0.1"
 STOP_TIMEOUT_S = 10.0
+READY_POLL_S = 0.02
 # Process groups still alive; the synchronous safety net kills them if the run dies.
 _LIVE_GROUPS: set[int] = set()
 
@@ -30,6 +31,8 @@ class BotProcess:
     name: str
     process: asyncio.subprocess.Process
     log_path: Path
+    # perf_counter() just before the process was started: readiness is measured from here.
+    started_at: float
 
     @property
     def pgid(self) -> int:
@@ -72,6 +75,7 @@ async def spawn(
     """Start a target in a new session with its output going to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
+        started_at = time.perf_counter()
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -90,7 +94,7 @@ async def spawn(
         # Threads the bot starts later inherit this mask, so setting it after exec is enough.
         with contextlib.suppress(ProcessLookupError):
             os.sched_setaffinity(process.pid, cpus)
-    return BotProcess(name, process, log_path)
+    return BotProcess(name, process, log_path, started_at)
 
 
 async def wait_ready(
@@ -100,9 +104,9 @@ async def wait_ready(
     expected_status: int | None,
     timeout_s: float,
 ) -> float:
-    """Poll `url` until it answers (with `expected_status` if given); returns seconds waited."""
-    started = time.perf_counter()
-    deadline = started + timeout_s
+    """Poll `url` until it answers (with `expected_status` if given); returns the seconds from
+    process start to the first such answer."""
+    deadline = bot.started_at + timeout_s
     last = "no answer"
     while time.perf_counter() < deadline:
         if bot.process.returncode is not None:
@@ -112,9 +116,9 @@ async def wait_ready(
             )
         status = await _probe(session, url)
         if status is not None and (expected_status is None or status == expected_status):
-            return time.perf_counter() - started
+            return time.perf_counter() - bot.started_at
         last = "no answer" if status is None else f"HTTP {status}"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(READY_POLL_S)
     raise BenchError(
         f"not ready after {timeout_s:.0f} s (GET {url}: {last})\n" + log_tail(bot.log_path)
     )

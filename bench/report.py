@@ -11,11 +11,28 @@ from typing import Any
 
 from bench.cpu import CpuUsage
 from bench.fake_channel import FakeChannel
+from bench.fake_services import FakeGraph
 from bench.loadgen import LoadResult, percentile
-from bench.targets import Workload
+from bench.memory import FLAT_KIB_PER_20K_TURNS, MemoryTrace
+from bench.targets import BARE, BASELINE, MEET_FORM, MEET_TYPED, Workload
 
 HARNESS_SATURATED_PCT = 85.0
 NOISY_OTHER_PCT = 10.0
+
+# Issue 9's goals, checked on every run that has the targets they compare.
+TYPED_VS_STOCK = 3.0
+FORM_VS_STOCK = 6.0
+FORM_VS_BARE = 0.5
+FORM_P99_OVER_BARE_MS = 25.0
+READY_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fakes:
+    """The harness's fakes that record what a bot did: the channel and Graph."""
+
+    channel: FakeChannel
+    graph: FakeGraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +44,10 @@ class Verification:
     wrong_content: int
     mismatched_conversations: int
     errors: int
+    # Messages sent with the other method (e.g. a new message where the form should be updated).
+    stray_messages: int = 0
+    # Requests whose meeting Graph did not create exactly once (workloads that create meetings).
+    meetings_not_created_once: int = 0
 
     @property
     def ok(self) -> bool:
@@ -36,6 +57,8 @@ class Verification:
             and self.wrong_content == 0
             and self.mismatched_conversations == 0
             and self.errors == 0
+            and self.stray_messages == 0
+            and self.meetings_not_created_once == 0
         )
 
 
@@ -58,23 +81,38 @@ class TargetResult:
     verification: Verification
     verified: bool
     profile: str | None
+    ready_s: float | None = None
+    memory_samples: tuple[tuple[int, int], ...] = ()
+    memory_slope_kib_per_1000_turns: float | None = None
+    memory_flat: bool | None = None
 
 
-def verify(channel: FakeChannel, load: LoadResult, workload: Workload) -> Verification:
-    """Compare, conversation by conversation, accepted requests with the replies received."""
+def verify(fakes: Fakes, load: LoadResult, workload: Workload) -> Verification:
+    """Compare, conversation by conversation, accepted requests with the replies received,
+    and request by request with the meetings Graph created."""
     sent_per_conversation = Counter(sent.conversation_id for sent in load.sent)
-    received = wrong = mismatched = 0
+    received = wrong = mismatched = stray = 0
     for conversation_id, expected in sent_per_conversation.items():
-        replies = [r for r in channel.replies.get(conversation_id, []) if workload.is_reply(r)]
+        calls = fakes.channel.replies.get(conversation_id, [])
+        replies = [r for r in calls if workload.is_reply(r)]
+        stray += sum(1 for r in calls if r.activity_type == "message" and not workload.is_reply(r))
         received += len(replies)
         wrong += sum(1 for reply in replies if not workload.check_reply(reply))
         mismatched += len(replies) != expected
+    not_once = 0
+    if workload.meeting_subject is not None:
+        created = fakes.graph.created_subjects
+        not_once = sum(
+            1 for sent in load.sent if created[workload.meeting_subject(sent.activity_id)] != 1
+        )
     return Verification(
         expected=len(load.sent),
         received=received,
         wrong_content=wrong,
         mismatched_conversations=mismatched,
         errors=sum(load.errors.values()),
+        stray_messages=stray,
+        meetings_not_created_once=not_once,
     )
 
 
@@ -95,15 +133,18 @@ def reply_latencies_ms(channel: FakeChannel, load: LoadResult, workload: Workloa
 def summarize(
     name: str,
     load: LoadResult,
-    channel: FakeChannel,
+    fakes: Fakes,
     workload: Workload,
     cpu: CpuUsage,
     profile: Path | None,
+    *,
+    ready_s: float | None = None,
+    memory: MemoryTrace | None = None,
 ) -> TargetResult:
     """Build the result row from the measured phase."""
     latencies = sorted(sent.latency_s * 1000.0 for sent in load.sent)
-    replies = reply_latencies_ms(channel, load, workload)
-    verification = verify(channel, load, workload)
+    replies = reply_latencies_ms(fakes.channel, load, workload)
+    verification = verify(fakes, load, workload)
     requests = len(load.sent)
     elapsed = load.elapsed_s
     return TargetResult(
@@ -122,6 +163,10 @@ def summarize(
         verification=verification,
         verified=verification.ok,
         profile=str(profile) if profile else None,
+        ready_s=ready_s,
+        memory_samples=memory.samples if memory else (),
+        memory_slope_kib_per_1000_turns=memory.slope_kib_per_1000_turns if memory else None,
+        memory_flat=memory.flat if memory else None,
     )
 
 
@@ -142,7 +187,7 @@ def _ratio(result: TargetResult, baseline: TargetResult | None) -> str:
 
 
 COLUMNS = (
-    ("target", "<16"),
+    ("target", "<19"),
     ("requests", ">9"),
     ("errors", ">6"),
     ("req/s", ">8"),
@@ -151,6 +196,7 @@ COLUMNS = (
     ("reply p99", ">9"),
     ("cpu ms/req", ">10"),
     ("harness cpu", ">11"),
+    ("ready s", ">7"),
     ("replies verified", "<18"),
     ("vs stock", ">8"),
 )
@@ -178,6 +224,7 @@ def format_table(
                     _num(result.reply_p99_ms),
                     _num(result.bot_cpu_ms_per_request, 2),
                     f"{result.harness_cpu_pct:.0f}%",
+                    _num(result.ready_s, 2),
                     _replies(result.verification),
                     _ratio(result, baseline),
                 ]
@@ -207,6 +254,94 @@ def _notes(results: list[TargetResult]) -> list[str]:
         if result.profile:
             notes.append(f"* {result.target} ran under py-spy (slower); profile: {result.profile}")
     return notes
+
+
+def _by_name(results: list[TargetResult]) -> dict[str, TargetResult]:
+    return {result.target: result for result in results if result.verified}
+
+
+def _goal(met: bool, text: str) -> str:
+    return f"  [{'met' if met else 'NOT met'}] {text}"
+
+
+def format_goals(results: list[TargetResult]) -> str:
+    """Issue 9's goals that this run's verified targets allow to check."""
+    found = _by_name(results)
+    stock, typed, form, bare = (found.get(n) for n in (BASELINE, MEET_TYPED, MEET_FORM, BARE))
+    lines = ["Goals:"]
+    if stock and typed:
+        ratio = typed.requests_per_s / stock.requests_per_s
+        lines.append(
+            _goal(
+                ratio >= TYPED_VS_STOCK,
+                f"{MEET_TYPED} {ratio:.2f}x stock echo (>= {TYPED_VS_STOCK:g}x)",
+            )
+        )
+    if stock and form:
+        ratio = form.requests_per_s / stock.requests_per_s
+        lines.append(
+            _goal(
+                ratio >= FORM_VS_STOCK,
+                f"{MEET_FORM} {ratio:.2f}x stock echo (>= {FORM_VS_STOCK:g}x)",
+            )
+        )
+    if form and bare:
+        ratio = form.requests_per_s / bare.requests_per_s
+        lines.append(
+            _goal(
+                ratio >= FORM_VS_BARE,
+                f"{MEET_FORM} {100 * ratio:.0f}% of {BARE} req/s (>= {100 * FORM_VS_BARE:.0f}%)",
+            )
+        )
+        if form.p99_ms is not None and bare.p99_ms is not None:
+            gap = form.p99_ms - bare.p99_ms
+            lines.append(
+                _goal(
+                    gap <= FORM_P99_OVER_BARE_MS,
+                    f"{MEET_FORM} p99 {gap:+.1f} ms vs {BARE} (<= +{FORM_P99_OVER_BARE_MS:g} ms)",
+                )
+            )
+    for result in results:
+        if result.target.startswith("meetbot") and result.ready_s is not None:
+            lines.append(
+                _goal(
+                    result.ready_s <= READY_S,
+                    f"{result.target} /healthz ready "
+                    f"{result.ready_s:.2f} s after process start (<= {READY_S:g} s)",
+                )
+            )
+    return "\n".join(lines if len(lines) > 1 else [])
+
+
+def format_memory(results: list[TargetResult]) -> str:
+    """Resident memory over the memory run, per target."""
+    lines = ["Resident memory (KiB) by turns served:"]
+    for result in results:
+        samples = result.memory_samples
+        if not samples:
+            lines.append(f"  {result.target}: no samples")
+            continue
+        last = samples[-1][0]
+        marks = [
+            next((kib for turns, kib in samples if turns >= share * last), samples[-1][1])
+            for share in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+        ]
+        slope = result.memory_slope_kib_per_1000_turns
+        flat = result.memory_flat
+        lines.append(
+            f"  {result.target}: {last} turns; RSS at 0/20/40/60/80/100%: "
+            + " / ".join(str(kib) for kib in marks)
+            + f"; slope after 20%: {_num(slope, 1)} KiB per 1000 turns"
+        )
+        if flat is not None:
+            lines.append(
+                _goal(
+                    flat,
+                    f"{result.target} resident memory flat (projected growth over 20,000 "
+                    f"turns {20 * (slope or 0.0):.0f} KiB < {FLAT_KIB_PER_20K_TURNS:.0f} KiB)",
+                )
+            )
+    return "\n".join(lines)
 
 
 def machine_info() -> dict[str, Any]:

@@ -4,19 +4,31 @@ import argparse
 import asyncio
 import itertools
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from bench import fake_channel, procs, report
+from bench import fake_channel, fake_services, memory, procs, report
 from bench.cpu import CpuMeter, CpuUsage
 from bench.fake_channel import FakeChannel
+from bench.fake_services import FakeGraph, FakeTokenService
 from bench.loadgen import LoadPlan, LoadResult, run_load
-from bench.targets import BASELINE, REPLY_TYPE, TARGETS, Target
+from bench.targets import (
+    BASELINE,
+    DEFAULT_TARGETS,
+    MEET_FORM,
+    MEET_TYPED,
+    REPLY_TYPE,
+    TARGETS,
+    TENANT_ID,
+    Target,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUEST_TIMEOUT_S = 10.0
@@ -42,14 +54,19 @@ class Settings:
     results_dir: Path
     ready_timeout_s: float
     settle_s: float
+    memory_turns: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class Harness:
-    """What every target run shares: the fake channel, the client session, activity ids."""
+    """What every target run shares: the fakes, the client session, activity ids."""
 
     channel: FakeChannel
     service_url: str
+    tokens: FakeTokenService
+    token_url: str
+    graph: FakeGraph
+    graph_url: str
     session: aiohttp.ClientSession
     activity_ids: Iterator[int]
 
@@ -78,9 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--targets",
         nargs="+",
         choices=list(TARGETS),
-        default=list(TARGETS),
+        default=None,
         metavar="TARGET",
-        help=f"targets to run, in this order (default: all: {' '.join(TARGETS)})",
+        help=f"targets to run, in this order (default: {' '.join(DEFAULT_TARGETS)}; with "
+        f"--memory: {MEET_TYPED} {MEET_FORM})",
     )
     parser.add_argument(
         "--concurrency",
@@ -141,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a target may take to become ready (default 60)",
     )
     parser.add_argument(
+        "--memory",
+        nargs="?",
+        type=_bounded(int, 100, 10_000_000),
+        const=20_000,
+        default=None,
+        metavar="TURNS",
+        help="instead of the timed window, drive each target for TURNS turns (default 20000) "
+        "and report the bot's resident memory over them and its slope",
+    )
+    parser.add_argument(
         "--settle",
         type=_bounded(float, 0, 120),
         default=5.0,
@@ -152,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     """Turn the command line into Settings."""
     args = build_parser().parse_args(argv)
-    targets = [TARGETS[name] for name in dict.fromkeys(args.targets)]
+    names = args.targets or ((MEET_TYPED, MEET_FORM) if args.memory else DEFAULT_TARGETS)
+    targets = [TARGETS[name] for name in dict.fromkeys(names)]
     if args.profile == []:
         profiled = frozenset(target.name for target in targets if target.is_meetbot)
     else:
@@ -171,6 +200,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         results_dir=args.results_dir,
         ready_timeout_s=args.ready_timeout,
         settle_s=args.settle,
+        memory_turns=args.memory,
     )
 
 
@@ -191,6 +221,17 @@ def target_command(target: Target, port: int) -> list[str]:
     return [part.format(python=sys.executable, port=port) for part in target.argv]
 
 
+def target_env(target: Target, port: int, harness: Harness, data_dir: str) -> dict[str, str]:
+    """The target's environment, with the harness's fakes and a fresh data directory."""
+    values = {
+        "port": port,
+        "token_url": harness.token_url,
+        "graph_url": harness.graph_url,
+        "data_dir": data_dir,
+    }
+    return {key: value.format(**values) for key, value in target.env.items()}
+
+
 def profile_path(target: Target, settings: Settings) -> Path | None:
     """Where the target's profile goes, or None if it is not profiled."""
     if target.name not in settings.profiled:
@@ -208,13 +249,20 @@ def load_plan(
 ) -> LoadPlan:
     """A closed-loop plan for one phase: warmup is time-boxed only, measuring may be counted."""
     measuring = phase == "measure"
+    max_requests: int | None
+    if measuring and settings.memory_turns is not None:
+        duration_s, max_requests = 24 * 3600.0, settings.memory_turns
+    elif measuring:
+        duration_s, max_requests = settings.duration_s, settings.max_requests
+    else:
+        duration_s, max_requests = settings.warmup_s, None
     return LoadPlan(
         url=f"http://{procs.HOST}:{port}/api/messages",
         service_url=harness.service_url,
         build=target.workload.build,
         conversation_ids=conversation_ids(target, phase, settings),
-        duration_s=settings.duration_s if measuring else settings.warmup_s,
-        max_requests=settings.max_requests if measuring else None,
+        duration_s=duration_s,
+        max_requests=max_requests,
         activity_ids=harness.activity_ids,
     )
 
@@ -261,48 +309,70 @@ def written_profile(target: Target, settings: Settings) -> Path | None:
 
 async def measure(
     target: Target, port: int, bot: procs.BotProcess, harness: Harness, settings: Settings
-) -> tuple[LoadResult, CpuUsage]:
-    """Warm up, then run the measured phase; returns the load and the CPU it cost."""
+) -> tuple[LoadResult, CpuUsage, memory.MemoryTrace | None]:
+    """Warm up, then run the measured phase; returns the load, the CPU it cost and, in memory
+    mode, the bot's resident memory over it."""
     if settings.warmup_s > 0:
         progress(f"{target.name}: warming up for {settings.warmup_s:g} s")
         await run_load(harness.session, load_plan(target, port, "warmup", harness, settings))
-    progress(f"{target.name}: measuring with {settings.concurrency} concurrent conversations")
+    what = f"{settings.memory_turns} turns" if settings.memory_turns else "measuring"
+    progress(f"{target.name}: {what} with {settings.concurrency} concurrent conversations")
     meter = CpuMeter(bot.pgid)
     profiler = await start_profiler(target, bot, settings)
+    load = LoadResult()
+    sampler = (
+        memory.RssSampler(bot.pgid, lambda: len(load.sent))
+        if settings.memory_turns is not None
+        else None
+    )
     try:
-        load = await run_load(
-            harness.session, load_plan(target, port, "measure", harness, settings)
-        )
+        if sampler is not None:
+            sampler.start()
+        await run_load(harness.session, load_plan(target, port, "measure", harness, settings), load)
     finally:
+        trace = await sampler.stop() if sampler is not None else None
         if profiler is not None:
             await procs.stop(profiler)
     cpu = meter.stop()
     await wait_for_replies(harness.channel, load, target.workload.reply_method, settings.settle_s)
-    return load, cpu
+    return load, cpu, trace
 
 
 async def bench_target(target: Target, harness: Harness, settings: Settings) -> report.TargetResult:
     """Start one target, load it, stop it, and summarize what happened."""
     port = procs.free_port()
-    bot = await procs.spawn(
-        target.name,
-        target_command(target, port),
-        {key: value.format(port=port) for key, value in target.env.items()},
-        REPO_ROOT,
-        settings.results_dir / f"{target.name}.log",
-        bot_cpus(settings),
-    )
+    data_dir = tempfile.mkdtemp(prefix=f"meetbot-bench-{target.name}-")
     try:
-        ready_url = f"http://{procs.HOST}:{port}{target.ready_path}"
-        waited = await procs.wait_ready(
-            bot, harness.session, ready_url, target.ready_status, settings.ready_timeout_s
+        bot = await procs.spawn(
+            target.name,
+            target_command(target, port),
+            target_env(target, port, harness, data_dir),
+            REPO_ROOT,
+            settings.results_dir / f"{target.name}.log",
+            bot_cpus(settings),
         )
-        progress(f"{target.name}: ready on port {port} after {waited:.1f} s")
-        load, cpu = await measure(target, port, bot, harness, settings)
+        try:
+            ready_url = f"http://{procs.HOST}:{port}{target.ready_path}"
+            ready_s = await procs.wait_ready(
+                bot, harness.session, ready_url, target.ready_status, settings.ready_timeout_s
+            )
+            progress(f"{target.name}: ready on port {port} {ready_s:.2f} s after process start")
+            load, cpu, trace = await measure(target, port, bot, harness, settings)
+        finally:
+            await procs.stop(bot)
     finally:
-        await procs.stop(bot)
+        shutil.rmtree(data_dir, ignore_errors=True)
     profile = written_profile(target, settings)
-    return report.summarize(target.name, load, harness.channel, target.workload, cpu, profile)
+    return report.summarize(
+        target.name,
+        load,
+        report.Fakes(harness.channel, harness.graph),
+        target.workload,
+        cpu,
+        profile,
+        ready_s=ready_s,
+        memory=trace,
+    )
 
 
 async def bench_all(settings: Settings) -> tuple[list[report.TargetResult], dict[str, str]]:
@@ -315,12 +385,24 @@ async def bench_all(settings: Settings) -> tuple[list[report.TargetResult], dict
         # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the bots are stopped cleanly.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     channel = FakeChannel()
+    tokens = FakeTokenService(TENANT_ID)
+    graph = FakeGraph(tokens, TENANT_ID)
     runner, service_url = await fake_channel.start(channel)
+    services_runner, token_url, graph_url = await fake_services.start(tokens, graph)
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            harness = Harness(channel, service_url, session, itertools.count(FIRST_ACTIVITY_ID))
+            harness = Harness(
+                channel,
+                service_url,
+                tokens,
+                token_url,
+                graph,
+                graph_url,
+                session,
+                itertools.count(FIRST_ACTIVITY_ID),
+            )
             results: list[report.TargetResult] = []
             failures: dict[str, str] = {}
             for target in settings.targets:
@@ -331,6 +413,7 @@ async def bench_all(settings: Settings) -> tuple[list[report.TargetResult], dict
                     failures[target.name] = str(error).split("\n", 1)[0]
             return results, failures
     finally:
+        await services_runner.cleanup()
         await runner.cleanup()
 
 
@@ -344,6 +427,7 @@ def json_settings(settings: Settings) -> dict[str, object]:
         "warmup_s": settings.warmup_s,
         "pinned": settings.pin,
         "profiled": sorted(settings.profiled),
+        "memory_turns": settings.memory_turns,
     }
 
 
@@ -361,6 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         procs.kill_leftovers()
     baseline = next((result for result in results if result.target == BASELINE), None)
     print(report.format_table(results, baseline, failures))
+    if settings.memory_turns is not None:
+        print(report.format_memory(results))
+    else:
+        print(report.format_goals(results))
     if settings.json_path:
         report.write_json(settings.json_path, json_settings(settings), results, failures, BASELINE)
     if failures:

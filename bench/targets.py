@@ -1,9 +1,10 @@
 """Benchmark targets: how each bot is started and what its virtual users send it."""
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.fake_channel import ADAPTIVE_CARD, Reply
@@ -36,6 +37,9 @@ class Workload:
     check_reply: ReplyCheck
     # A card submission may be answered by updating the card (PUT) instead of a new message.
     reply_method: str = "POST"
+    # The subject of the meeting a request must create in Graph, by the request's activity id:
+    # each request must create exactly one (None: the workload creates no meetings).
+    meeting_subject: Callable[[str], str] | None = None
 
     def is_reply(self, reply: Reply) -> bool:
         """Whether a connector call counts as a reply (typing indicators and the like do not)."""
@@ -46,8 +50,10 @@ class Workload:
 class Target:
     """A bot process to start and the workload to drive it with.
 
-    `argv` and the values of `env` are templates: `{python}` is this interpreter and `{port}`
-    the free loopback port chosen for the run. The command runs from the repository root.
+    `argv` and the values of `env` are templates: `{python}` is this interpreter, `{port}` the
+    free loopback port chosen for the run, `{token_url}` and `{graph_url}` the harness's fake
+    token service and Graph, `{data_dir}` a fresh temporary directory for this target's run.
+    The command runs from the repository root.
     """
 
     name: str
@@ -61,20 +67,24 @@ class Target:
     is_meetbot: bool = False
 
 
+@functools.cache
+def _user(index: int) -> tuple[str, str, str]:
+    """(Teams id, name, Entra object id) of a virtual user (computed once: the harness's CPU
+    is shared with the fakes)."""
+    user_id = f"bench-user-{index}"
+    return f"29:{user_id}", f"Bench User {index}", str(uuid.uuid5(_USER_NAMESPACE, user_id))
+
+
 def base_activity(turn: Turn) -> dict[str, Any]:
     """A Teams personal-chat message activity without content."""
-    user_id = f"bench-user-{turn.user_index}"
+    teams_id, name, object_id = _user(turn.user_index)
     return {
         "type": "message",
         "id": turn.activity_id,
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "serviceUrl": turn.service_url,
         "channelId": "msteams",
-        "from": {
-            "id": f"29:{user_id}",
-            "name": f"Bench User {turn.user_index}",
-            "aadObjectId": str(uuid.uuid5(_USER_NAMESPACE, user_id)),
-        },
+        "from": {"id": teams_id, "name": name, "aadObjectId": object_id},
         "recipient": dict(BOT_ACCOUNT),
         "conversation": {
             "id": turn.conversation_id,
@@ -104,6 +114,75 @@ def card_submit(value: Mapping[str, Any]) -> ActivityBuilder:
     return build
 
 
+# Subjects carry the activity id so every request asks for a new meeting. The fast reader of
+# `meet` commands declines text with digits it cannot place (they go to the recognizer, ~10 ms),
+# so the typed workload spells the id in letters; `meetbot-meet-digits` keeps the digits.
+_LETTERS = "bcdfghjlmnpqrstvwxzy"
+
+
+def spelled(number: int) -> str:
+    """`number` in base 20 over consonants, after a `k`: no word of it is a date or time word."""
+    word = ""
+    while True:
+        number, digit = divmod(number, len(_LETTERS))
+        word = _LETTERS[digit] + word
+        if number == 0:
+            return "k" + word
+
+
+def letter_subject(activity_id: str) -> str:
+    return f"Review {spelled(int(activity_id))}"
+
+
+def digit_subject(activity_id: str) -> str:
+    return f"Review {activity_id}"
+
+
+def meet_command(subject: Callable[[str], str]) -> ActivityBuilder:
+    """Builder for `meet <subject> tomorrow at 10am for 30 minutes`, one new meeting each."""
+
+    def build(turn: Turn) -> dict[str, Any]:
+        text = f"meet {subject(turn.activity_id)} tomorrow at 10am for 30 minutes"
+        return {**base_activity(turn), "text": text, "textFormat": "plain"}
+
+    return build
+
+
+def form_id(activity_id: str) -> str:
+    """The id of the form message a card submission came from (what the bot must update)."""
+    return f"form-{activity_id}"
+
+
+def form_submit(turn: Turn) -> dict[str, Any]:
+    """Action.Submit of the meeting form: a message with the form's values and `replyToId`."""
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    value = {
+        "meetbot": "createMeeting",
+        "subject": digit_subject(turn.activity_id),
+        "date": tomorrow,
+        "startTime": "10:00",
+        "durationMinutes": "30",
+        "attendees": "",
+        "attendeeEmails": "",
+    }
+    return {**base_activity(turn), "value": value, "replyToId": form_id(turn.activity_id)}
+
+
+def meeting_card_for(subject: Callable[[str], str], *, updates_form: bool) -> ReplyCheck:
+    """Reply check: one Adaptive Card saying the meeting of this very request was created;
+    with `updates_form`, sent as an update of the form message the request came from."""
+
+    def check(reply: Reply) -> bool:
+        request_id = reply.in_reply_to
+        if request_id is None or not one_adaptive_card(reply):
+            return False
+        if updates_form and reply.activity_id != form_id(request_id):
+            return False
+        return reply.card_texts == ("Meeting created", subject(request_id))
+
+    return check
+
+
 def text_is(expected: str) -> ReplyCheck:
     """Reply check: a message whose text is exactly `expected`."""
 
@@ -118,12 +197,20 @@ def one_adaptive_card(reply: Reply) -> bool:
     return reply.activity_type == "message" and reply.attachment_types == (ADAPTIVE_CARD,)
 
 
+# Local mode (no app id, so no inbound auth), but with the token service and Graph pointed at
+# the harness's fakes instead of the embedded sandboxes, and SQLite state as in production.
 MEETBOT_ENV = {
     "PORT": "{port}",
     "HOST": "127.0.0.1",
     "MicrosoftAppId": "",
-    "STORAGE": "memory",
+    "OAUTH_URL": "{token_url}",
+    "GRAPH_BASE_URL": "{graph_url}",
+    "STORAGE": "sqlite",
+    "SQLITE_PATH": "{data_dir}/meetbot.sqlite3",
     "LOG_LEVEL": "WARNING",
+    # Each virtual user creates hundreds of meetings a minute here; the limiter still runs,
+    # at its highest setting (the default, 30 an hour, would refuse all but the first 30).
+    "MEETINGS_PER_USER_PER_HOUR": "10000",
 }
 
 
@@ -142,6 +229,9 @@ def meetbot(name: str, description: str, workload: Workload) -> Target:
 
 
 BASELINE = "stock-echo"
+BARE = "bare-meet"
+MEET_FORM = "meetbot-form"
+MEET_TYPED = "meetbot-meet"
 
 TARGETS: dict[str, Target] = {
     target.name: target
@@ -157,5 +247,51 @@ TARGETS: dict[str, Target] = {
             "MeetBot app.py, text 'help', answered with one Adaptive Card",
             Workload(build=message("help"), check_reply=one_adaptive_card),
         ),
+        meetbot(
+            MEET_TYPED,
+            "MeetBot app.py, 'meet Review <id in letters> tomorrow at 10am for 30 minutes' from a "
+            "signed-in user, answered with one meeting card",
+            Workload(
+                build=meet_command(letter_subject),
+                check_reply=meeting_card_for(letter_subject, updates_form=False),
+                meeting_subject=letter_subject,
+            ),
+        ),
+        meetbot(
+            MEET_FORM,
+            "MeetBot app.py, Action.Submit of the meeting form, answered by updating the form "
+            "(PUT) with one meeting card",
+            Workload(
+                build=form_submit,
+                check_reply=meeting_card_for(digit_subject, updates_form=True),
+                reply_method="PUT",
+                meeting_subject=digit_subject,
+            ),
+        ),
+        Target(
+            name=BARE,
+            description="bare aiohttp (bench/bare_turn.py): the form submission's HTTP work "
+            "only: token lookup, createOrGet, one card PUT",
+            argv=("{python}", "bench/bare_turn.py", "{port}"),
+            workload=Workload(
+                build=form_submit,
+                check_reply=meeting_card_for(digit_subject, updates_form=True),
+                reply_method="PUT",
+                meeting_subject=digit_subject,
+            ),
+            env={"OAUTH_URL": "{token_url}", "GRAPH_BASE_URL": "{graph_url}"},
+        ),
+        meetbot(
+            "meetbot-meet-digits",
+            "MeetBot app.py, 'meet Review <id in digits> tomorrow at 10am for 30 minutes': "
+            "the recognizer reads it (not in the default run)",
+            Workload(
+                build=meet_command(digit_subject),
+                check_reply=meeting_card_for(digit_subject, updates_form=False),
+                meeting_subject=digit_subject,
+            ),
+        ),
     )
 }
+# Targets run when none are named; the others only on request.
+DEFAULT_TARGETS = (BASELINE, "meetbot-help", MEET_TYPED, MEET_FORM, BARE)
