@@ -7,23 +7,31 @@ import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+import jwt
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.schema import Activity, CardAction, OAuthCard
 from botframework.connector.auth import UserTokenClient
 from botframework.connector.token_api.models import TokenExchangeRequest
 
 from bot.meetings.request import MeetingRequest
+from bot.obo import ExchangeFailed, SsoExchanger
 from bot.ports import RecordStore
 
 _log = logging.getLogger(__name__)
 
 PENDING_LIFETIME_S = 15 * 60
 MAGIC_CODE = re.compile(r"^\d{6}$")
+# A cached token is used until this long before it expires, then asked for again.
+TOKEN_EXPIRY_MARGIN_S = 5 * 60
+# Users whose tokens are kept; the least recently used go first.
+TOKEN_CACHE_SIZE = 10_000
 
 # What to do with a token once it arrives: the meeting use case, given the pending request.
 Resume = Callable[[TurnContext, str, MeetingRequest, tuple[str, ...]], Awaitable[None]]
@@ -43,6 +51,70 @@ def _user(context: TurnContext) -> str:
     return str(account.id if account else "")
 
 
+def _token_key(context: TurnContext, connection: str) -> tuple[str, str, str]:
+    return (context.activity.channel_id or "", _user(context), connection)
+
+
+def token_expiry(token: str, expiration: object) -> float | None:
+    """When a token expires (epoch seconds): the earlier of the token service's `expiration`
+    and the JWT's `exp`; None when neither can be read (such a token is not cached)."""
+    candidates: list[float] = []
+    if isinstance(expiration, str) and expiration:
+        try:
+            when = datetime.fromisoformat(expiration)
+        except ValueError:
+            pass
+        else:
+            candidates.append((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        exp = None
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        candidates.append(float(exp))
+    return min(candidates) if candidates else None
+
+
+class TokenCache:
+    """Users' tokens in this process's memory for their lifetime; never persisted.
+
+    Keyed by (channel, user, connection). Bounded: least recently used users go first.
+    """
+
+    def __init__(self, clock: Callable[[], float], size: int = TOKEN_CACHE_SIZE) -> None:
+        self._clock = clock
+        self._size = size
+        self._tokens: OrderedDict[tuple[str, str, str], tuple[str, float]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        found = self._tokens.get(key)
+        if found is None:
+            return None
+        token, use_until = found
+        if self._clock() >= use_until:
+            del self._tokens[key]
+            return None
+        self._tokens.move_to_end(key)
+        return token
+
+    def put(self, key: tuple[str, str, str], token: str, expires_at: float | None) -> None:
+        self._tokens.pop(key, None)
+        if expires_at is None:
+            return
+        use_until = expires_at - TOKEN_EXPIRY_MARGIN_S
+        if self._clock() >= use_until:
+            return
+        self._tokens[key] = (token, use_until)
+        if len(self._tokens) > self._size:
+            self._tokens.popitem(last=False)
+
+    def forget(self, key: tuple[str, str, str]) -> None:
+        self._tokens.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+
 def pending_key(context: TurnContext) -> str:
     activity = context.activity
     parts = [activity.channel_id or "", _user(context), activity.conversation.id]
@@ -59,10 +131,13 @@ class SignIn:
         connection_name: str,
         *,
         clock: Callable[[], float] = time.time,
+        sso: SsoExchanger | None = None,
     ) -> None:
         self._records = records
         self._connection = connection_name
         self._clock = clock
+        self._tokens = TokenCache(clock)
+        self._sso = sso
 
     @staticmethod
     def _client(context: TurnContext) -> UserTokenClient:
@@ -70,13 +145,36 @@ class SignIn:
         return client
 
     async def token(self, context: TurnContext, magic_code: str | None = None) -> str | None:
+        """The user's token: from this process's cache while it is valid, else the token
+        service's (a magic code always goes to the token service)."""
+        key = _token_key(context, self._connection)
+        if magic_code is None:
+            cached = self._tokens.get(key)
+            if cached is not None:
+                return cached
+            if self._sso is not None:
+                exchanged = await self._sso.token(_user(context))
+                if exchanged is not None:
+                    return exchanged
         response = await self._client(context).get_user_token(
             _user(context), self._connection, context.activity.channel_id, magic_code
         )
         token = getattr(response, "token", None)
-        return token if isinstance(token, str) and token else None
+        if not isinstance(token, str) or not token:
+            self._tokens.forget(key)
+            return None
+        self._tokens.put(key, token, token_expiry(token, getattr(response, "expiration", None)))
+        return token
+
+    def forget_token(self, context: TurnContext) -> None:
+        """Stop using the cached token (Graph refused it, or a new one arrived elsewhere)."""
+        self._tokens.forget(_token_key(context, self._connection))
+        if self._sso is not None:
+            self._sso.forget(_user(context))
 
     async def sign_out(self, context: TurnContext) -> None:
+        # Forgotten first, so a failing token service call cannot leave it in use.
+        self.forget_token(context)
         await self._client(context).sign_out_user(
             _user(context), self._connection, context.activity.channel_id
         )
@@ -131,6 +229,13 @@ class SignIn:
         digest = hashlib.sha256(exchange_id.encode()).hexdigest()[:40]
         if not await self._records.create(f"sso/{digest}", {"at": self._clock()}):
             return InvokeResponse(status=200, body={})
+        if self._sso is not None:
+            # AUTH_MODE=obo: the bot exchanges the SSO token itself (MSAL on-behalf-of).
+            result = await self._sso.exchange(_user(context), _sso_tenant(context), sso_token)
+            if isinstance(result, ExchangeFailed):
+                await self._records.delete(f"sso/{digest}")
+                return _precondition_failed(exchange_id, self._connection, result.detail)
+            return result.token
         try:
             response = await self._client(context).exchange_token(
                 _user(context),
@@ -147,6 +252,8 @@ class SignIn:
             return _precondition_failed(
                 exchange_id, self._connection, "The token could not be exchanged."
             )
+        # The token service now holds the exchanged token: do not keep using an older one.
+        self.forget_token(context)
         return token
 
     async def take_pending(self, context: TurnContext) -> Pending | None:
@@ -174,6 +281,9 @@ class SignIn:
 
     async def complete(self, context: TurnContext, token: str, resume: Resume) -> None:
         """A token arrived: finish what the user asked for before signing in."""
+        if token != self._tokens.get(_token_key(context, self._connection)):
+            # It came by another way (an event, an exchange): ask the token service next time.
+            self.forget_token(context)
         pending = await self.take_pending(context)
         if pending is None:
             await context.send_activity("You're signed in. Type **meet** and a subject to begin.")
@@ -184,6 +294,16 @@ class SignIn:
             )
             return
         await resume(context, token, pending.request, pending.notes)
+
+
+def _sso_tenant(context: TurnContext) -> str:
+    """The activity's tenant, or empty: OBO refuses a token from another tenant."""
+    activity = context.activity
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = getattr(activity.conversation, "tenant_id", None) or (data.get("tenant") or {}).get(
+        "id"
+    )
+    return str(tenant or "")
 
 
 def _precondition_failed(exchange_id: Any, connection: str, detail: str) -> InvokeResponse:

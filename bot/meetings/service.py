@@ -76,6 +76,15 @@ def _ledger_key(activity: Activity) -> str:
     return "ledger/" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
 
 
+_LedgerRead = tuple[dict[str, Any] | None, str | None]
+
+
+def _holds(read: _LedgerRead | None, external_id: str) -> bool:
+    """Whether the conversation's ledger (as read) has this meeting already."""
+    meetings = ((read[0] if read else None) or {}).get("meetings") or []
+    return any(m.get("externalId") == external_id for m in meetings)
+
+
 def _card(card: dict[str, Any]) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
@@ -188,15 +197,21 @@ class Meetings:
         budget_s: float,
     ) -> Outcome:
         """Ask Graph; the card to show, or no card when the user must sign in again."""
+        external_id = request.external_id  # a hash over the canonical request: compute it once
         graph_request = CreateOrGetRequest(
-            external_id=request.external_id,
+            external_id=external_id,
             subject=request.subject,
             start=request.start,
             end=request.end,
             attendees=[GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees],
         )
         rate_key: str | None = None
-        if self._rate is not None and not await self._remembered(context.activity, request):
+        # The ledger as read before asking Graph: the limiter's question, and the version the
+        # meeting is then added to (a conditional write: if it changed meanwhile, read again).
+        ledger: _LedgerRead | None = None
+        if self._rate is not None:
+            ledger = await self._records.get(_ledger_key(context.activity))
+        if self._rate is not None and not _holds(ledger, external_id):
             # Only new meetings count; asking again for one made here is always answered.
             rate_key = f"{request.tenant_id}/{request.organizer_id}"
             decision = self._rate.acquire(rate_key)
@@ -233,7 +248,7 @@ class Meetings:
         end = meeting.end_date_time or request.end
         subject = meeting.subject or request.subject
         event = CalendarEvent(
-            uid=request.external_id,
+            uid=external_id,
             subject=subject,
             start=start,
             end=end,
@@ -253,15 +268,16 @@ class Meetings:
             outlook_url=outlook_link(event),
             ics_url=self._calendar.url(event),
         )
-        await self._remember(context.activity, view, request.external_id)
+        await self._remember(context.activity, view, external_id, ledger)
         return Outcome(meeting_card(view))
 
-    async def _remembered(self, activity: Activity, request: MeetingRequest) -> bool:
-        ledger, _ = await self._records.get(_ledger_key(activity))
-        meetings = (ledger or {}).get("meetings") or []
-        return any(m.get("externalId") == request.external_id for m in meetings)
-
-    async def _remember(self, activity: Activity, view: MeetingView, external_id: str) -> None:
+    async def _remember(
+        self,
+        activity: Activity,
+        view: MeetingView,
+        external_id: str,
+        read: _LedgerRead | None = None,
+    ) -> None:
         key = _ledger_key(activity)
         entry = {
             "externalId": external_id,
@@ -270,8 +286,10 @@ class Meetings:
             "end": view.end.isoformat(),
             "joinUrl": view.meeting.join_web_url,
         }
-        for _attempt in range(5):
-            ledger, etag = await self._records.get(key)
+        for attempt in range(5):
+            ledger, etag = (
+                read if read is not None and attempt == 0 else await self._records.get(key)
+            )
             entries = [
                 m for m in (ledger or {}).get("meetings", []) if m.get("externalId") != external_id
             ]
