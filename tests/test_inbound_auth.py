@@ -1,0 +1,409 @@
+"""Inbound authentication in production mode, and ALLOWED_TENANTS, checked at the wire."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.sandbox.graph import RECEIVED, FaultInjector, create_graph_sandbox
+from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
+from bot.settings import Settings
+from bot.storage import StrictMemoryStorage
+from bot.web import create_app
+from tests.conftest import FakeChannel, activity
+from tests.flows import FakeTokenService, meeting_cards, token_service_app
+from tests.jwks_fake import (
+    APP_ID,
+    APP_PASSWORD,
+    BOT_TOKEN,
+    CHANNEL_ISSUER,
+    ChannelSigner,
+    IdentityProvider,
+    identity_provider,
+    new_rsa_key,
+)
+
+COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
+USER = "29:user-1"
+
+Client = TestClient[Any, Any]
+MakeClient = Callable[..., Awaitable[Client]]
+MakeServer = Callable[..., Awaitable[TestServer]]
+Middleware = Callable[..., Awaitable[web.StreamResponse]]
+
+
+class GraphFake:
+    """The Graph sandbox on its own loopback server, with its own signing key."""
+
+    def __init__(
+        self, faults: FaultInjector | None = None, middlewares: Sequence[Middleware] = ()
+    ) -> None:
+        self.tokens = SandboxTokens(secrets.token_bytes(32))
+        self.sandbox = create_graph_sandbox(StrictMemoryStorage(), self.tokens, faults=faults)
+        self.app = web.Application(middlewares=list(middlewares))
+        self.app.add_subapp("/graph", self.sandbox)
+        self.url = ""
+
+    def calls(self) -> int:
+        return len(self.sandbox[RECEIVED])
+
+    def external_ids(self) -> set[str]:
+        """Distinct meetings asked for: createOrGet makes at most one per externalId."""
+        return {r.json["externalId"] for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)}
+
+    def user_token(self) -> str:
+        identity = SandboxIdentity(
+            tenant_id="tenant-1",
+            object_id="5f0e0000-user",
+            upn="megan@contoso.com",
+            display_name="Megan Bowen",
+            scopes=frozenset({"OnlineMeetings.ReadWrite"}),
+        )
+        return self.tokens.issue(identity)
+
+
+@pytest.fixture
+def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[IdentityProvider]:
+    with identity_provider(tmp_path) as provider:
+        # botbuilder and MSAL fetch with `requests`, which trusts this bundle for the fake.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(provider.ca_bundle))
+        yield provider
+
+
+@pytest.fixture
+async def graph(aiohttp_server: MakeServer) -> GraphFake:
+    fake = GraphFake()
+    server = await aiohttp_server(fake.app)
+    fake.url = str(server.make_url("/graph/v1.0")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def token_service(aiohttp_server: MakeServer, graph: GraphFake) -> FakeTokenService:
+    ref: list[FakeTokenService] = []
+    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
+    ref.append(fake)
+    fake.tokens[USER] = graph.user_token()
+    return fake
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "state.sqlite3"
+
+
+def production_settings(
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+    **env: Any,
+) -> Settings:
+    values: dict[str, Any] = {
+        "MicrosoftAppId": APP_ID,
+        "MicrosoftAppPassword": APP_PASSWORD,
+        "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": idp.metadata_url,
+        "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": CHANNEL_ISSUER,
+        "TO_CHANNEL_FROM_BOT_LOGIN_URL": idp.login_url,
+        "OAUTH_URL": token_service.url,
+        "GRAPH_BASE_URL": graph.url,
+        "STORAGE": "sqlite",
+        "SQLITE_PATH": str(database),
+    }
+    values.update(env)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def bot(
+    aiohttp_client: MakeClient,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+) -> Client:
+    return await aiohttp_client(
+        create_app(production_settings(idp, graph, token_service, database))
+    )
+
+
+def stored_records(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM store_items").fetchone()
+    return int(count)
+
+
+async def post(client: Client, body: dict[str, Any], authorization: str | None) -> Any:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = await client.post("/api/messages", json=body, headers=headers)
+    return response
+
+
+async def test_a_channel_token_is_accepted_and_the_meeting_made_and_posted(
+    bot: Client,
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+) -> None:
+    token = idp.signer.token(channel.url)
+    response = await post(bot, activity(channel.url, text=COMMAND), f"Bearer {token}")
+    assert response.status == 201
+    cards = meeting_cards(channel)
+    assert len(cards) == 1
+    assert cards[0]["body"][0]["text"] == "Meeting created"
+    assert graph.calls() == 1
+    # Replies and token-service calls carry the bot's own token from the (fake) Entra login.
+    assert {r.headers.get("Authorization") for r in channel.received} == {f"Bearer {BOT_TOKEN}"}
+    logins = idp.token_requests()
+    assert logins
+    assert logins[0].form["client_id"] == APP_ID
+    assert token_service.named("/api/usertoken/GetToken")
+    assert stored_records(database) > 0
+
+
+def _bad_tokens() -> list[Any]:
+    now = int(time.time())
+
+    def case(name: str, build: Callable[[ChannelSigner, str], str | None]) -> Any:
+        return pytest.param(build, id=name)
+
+    return [
+        case("absent", lambda s, url: None),
+        case("empty", lambda s, url: ""),
+        case("not a bearer", lambda s, url: f"Basic {s.token(url)}"),
+        case("not a jwt", lambda s, url: "Bearer not-a-jwt"),
+        case("three parts", lambda s, url: f"Bearer {s.token(url)} extra"),
+        case("forged signature", lambda s, url: f"Bearer {s.token(url, key=new_rsa_key())}"),
+        case(
+            "alg none",
+            lambda s, url: "Bearer " + s.unsigned(url, {"alg": "none", "typ": "JWT", "kid": s.kid}),
+        ),
+        case(
+            "hs256 keyed with the public key",
+            lambda s, url: f"Bearer {s.hs256_with_public_key(url)}",
+        ),
+        case("expired", lambda s, url: f"Bearer {s.token(url, exp=now - 600, nbf=now - 4000)}"),
+        case("not yet valid", lambda s, url: f"Bearer {s.token(url, nbf=now + 3600)}"),
+        case("wrong audience", lambda s, url: f"Bearer {s.token(url, aud='another-bot')}"),
+        case("no audience", lambda s, url: f"Bearer {s.token(url, aud=None)}"),
+        case(
+            "wrong issuer",
+            lambda s, url: f"Bearer {s.token(url, iss='https://sts.windows.net/x/')}",
+        ),
+        case("no issuer", lambda s, url: f"Bearer {s.token(url, iss=None)}"),
+        case(
+            "unknown kid",
+            lambda s, url: f"Bearer {s.token(url, key=new_rsa_key(), kid='rotated-away')}",
+        ),
+        case(
+            "another serviceUrl",
+            lambda s, url: f"Bearer {s.token('https://smba.trafficmanager.net/evil/')}",
+        ),
+        case("no serviceUrl claim", lambda s, url: f"Bearer {s.token(url, serviceurl=None)}"),
+    ]
+
+
+@pytest.mark.parametrize("build", _bad_tokens())
+async def test_a_bad_token_is_401_and_nothing_happens(
+    bot: Client,
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+    build: Callable[[ChannelSigner, str], str | None],
+) -> None:
+    response = await post(bot, activity(channel.url, text=COMMAND), build(idp.signer, channel.url))
+    assert response.status == 401
+    assert "token" in (await response.json())["error"]
+    assert_nothing_happened(channel, idp, graph, token_service, database)
+
+
+def assert_nothing_happened(
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+) -> None:
+    assert channel.received == []
+    assert graph.calls() == 0
+    assert token_service.calls == []
+    assert idp.token_requests() == []
+    assert stored_records(database) == 0
+
+
+async def test_a_key_endorsed_for_teams_does_not_admit_another_channel(
+    bot: Client,
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+) -> None:
+    body = activity(channel.url, text=COMMAND, channel_id="webchat")
+    response = await post(bot, body, f"Bearer {idp.signer.token(channel.url)}")
+    assert response.status == 401
+    assert_nothing_happened(channel, idp, graph, token_service, database)
+
+
+async def test_a_token_without_an_expiry_is_refused(
+    bot: Client,
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+) -> None:
+    # botbuilder lets PyJWT skip `exp` when it is absent: such a token would never expire.
+    token = idp.signer.token(channel.url, exp=None)
+    response = await post(bot, activity(channel.url, text=COMMAND), f"Bearer {token}")
+    assert response.status == 401
+    assert_nothing_happened(channel, idp, graph, token_service, database)
+
+
+async def test_a_token_replayed_for_a_changed_body_is_still_bound_to_its_service_url(
+    bot: Client, channel: FakeChannel, idp: IdentityProvider, database: Path
+) -> None:
+    # A token says who sent it and where replies go, not what the body is: a captured token
+    # can carry another body to the same serviceUrl, but not redirect replies elsewhere.
+    token = idp.signer.token(channel.url)
+    moved = activity("https://attacker.example.net/", text=COMMAND)
+    assert (await post(bot, moved, f"Bearer {token}")).status == 401
+    assert channel.received == []
+
+
+async def test_unreachable_entra_accepts_the_activity_and_logs_the_failed_reply(
+    aiohttp_client: MakeClient,
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    database: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What happens offline: inbound auth succeeds, the bot's own token cannot be fetched, so
+    # no reply can be sent; the turn fails, is logged, and the channel still gets a 2xx.
+    settings = production_settings(
+        idp,
+        graph,
+        token_service,
+        database,
+        TO_CHANNEL_FROM_BOT_LOGIN_URL="https://127.0.0.1:9/adfs",
+    )
+    client = await aiohttp_client(create_app(settings))
+    caplog.set_level(logging.INFO)
+    response = await post(
+        client, activity(channel.url, text="help"), f"Bearer {idp.signer.token(channel.url)}"
+    )
+    assert response.status == 201
+    assert channel.received == []
+    assert "turn failed" in caplog.text
+    assert APP_PASSWORD not in caplog.text
+
+
+# -- ALLOWED_TENANTS ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def tenant_bot(
+    aiohttp_client: MakeClient, graph: GraphFake, token_service: FakeTokenService
+) -> Client:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        MicrosoftAppId="",
+        STORAGE="memory",
+        ALLOWED_TENANTS="Tenant-1, tenant-3",
+        GRAPH_BASE_URL=graph.url,
+        OAUTH_URL=token_service.url,
+    )
+    return await aiohttp_client(create_app(settings))
+
+
+def from_tenant(channel: FakeChannel, tenant: str | None, **extra: Any) -> dict[str, Any]:
+    body = activity(channel.url, **extra)
+    body["conversation"] = {**body["conversation"], "tenantId": tenant}
+    body["channelData"] = {"tenant": {"id": tenant}} if tenant is not None else {}
+    if tenant is None:
+        del body["conversation"]["tenantId"]
+    return body
+
+
+async def test_an_allowed_tenant_is_served(tenant_bot: Client, channel: FakeChannel) -> None:
+    response = await tenant_bot.post("/api/messages", json=from_tenant(channel, "TENANT-1"))
+    assert response.status == 201
+    assert channel.cards()[0]["body"][0]["text"] == "MeetBot"
+
+
+@pytest.mark.parametrize("tenant", ["tenant-2", None])
+async def test_a_message_from_another_tenant_gets_one_polite_refusal_and_no_processing(
+    tenant_bot: Client,
+    channel: FakeChannel,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+    tenant: str | None,
+) -> None:
+    body = from_tenant(channel, tenant, text=COMMAND)
+    response = await tenant_bot.post("/api/messages", json=body)
+    assert response.status == 201
+    sent = channel.activities()
+    assert len(sent) == 1
+    assert "isn't available for your organization" in sent[0]["text"]
+    assert not sent[0].get("attachments")
+    assert graph.calls() == 0
+    assert token_service.calls == []
+
+
+async def test_an_invoke_from_another_tenant_is_403_with_a_reason(
+    tenant_bot: Client, channel: FakeChannel, graph: GraphFake
+) -> None:
+    body = from_tenant(
+        channel,
+        "tenant-2",
+        kind="invoke",
+        text=None,
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "createMeeting", "data": {}}},
+    )
+    response = await tenant_bot.post("/api/messages", json=body)
+    assert response.status == 403
+    assert "organization" in (await response.json())["error"]
+    assert channel.received == []
+    assert graph.calls() == 0
+
+
+async def test_a_conversation_update_from_another_tenant_is_ignored(
+    tenant_bot: Client, channel: FakeChannel
+) -> None:
+    body = from_tenant(
+        channel,
+        "tenant-2",
+        kind="conversationUpdate",
+        text=None,
+        membersAdded=[{"id": "28:meetbot"}],
+    )
+    response = await tenant_bot.post("/api/messages", json=body)
+    assert response.status == 201
+    assert channel.received == []
+
+
+async def test_a_tenant_named_twice_differently_is_refused(
+    tenant_bot: Client, channel: FakeChannel
+) -> None:
+    # channelData says one tenant, the conversation another: refuse rather than guess.
+    body = from_tenant(channel, "tenant-1")
+    body["conversation"]["tenantId"] = "tenant-2"
+    response = await tenant_bot.post("/api/messages", json=body)
+    assert response.status == 201
+    assert "isn't available" in channel.activities()[0]["text"]
