@@ -38,7 +38,7 @@ async def test_the_form_flags_a_bad_date_then_a_good_submission_replaces_it(
 ) -> None:
     await ensure_signed_in(chat)
     await chat.send("meet")
-    form = await chat.wait_for_bot_message("Subject")
+    form = await chat.wait_for_bot_message("Subject", timeout=30)
     card = form.locator(".ac-adaptiveCard").first
     await card.get_by_placeholder("e.g. Design review").fill("Roadmap review")
     yesterday = (date.today() - timedelta(days=1)).isoformat()
@@ -47,7 +47,7 @@ async def test_the_form_flags_a_bad_date_then_a_good_submission_replaces_it(
     await chat.screenshot("form-filled")
     await chat.click_card_button("Create meeting", card=card)
     # The renderer checks the date's minimum itself and flags the field before sending.
-    await form.get_by_text("Pick the day of the meeting, today or later.").wait_for()
+    await form.get_by_text("Pick the day of the meeting, today or later.").wait_for(timeout=30_000)
     await chat.screenshot("form-bad-date")
 
     now = datetime.now(UTC)
@@ -56,7 +56,7 @@ async def test_the_form_flags_a_bad_date_then_a_good_submission_replaces_it(
         await pick(card, "Select a date...", now.date().isoformat())
         await pick(card, "Select a time...", "00:00")
         await chat.click_card_button("Create meeting", card=card)
-        await form.get_by_text(re.compile("has already passed")).first.wait_for()
+        await form.get_by_text(re.compile("has already passed")).first.wait_for(timeout=30_000)
         await chat.screenshot("form-past-time-from-the-bot")
         await pick(card, "Select a time...", "10:00")
 
@@ -64,7 +64,7 @@ async def test_the_form_flags_a_bad_date_then_a_good_submission_replaces_it(
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     await pick(card, "Select a date...", tomorrow)
     await chat.click_card_button("Create meeting", card=card)
-    await form.get_by_text("Meeting created").wait_for(timeout=20_000)
+    await form.get_by_text("Meeting created").wait_for(timeout=30_000)
     text = await form.inner_text()
     assert "Roadmap review" in text
     assert "Join" in text
@@ -88,6 +88,6 @@ async def test_create_meeting_on_a_message_prefills_the_form(chat: PlaygroundCha
     await chat.screenshot("message-action-prefilled")
     await chat.mark()
     await task_card.get_by_role("button", name="Create meeting").click()
-    card = await chat.wait_for_bot_message("Meeting created", timeout=20)
+    card = await chat.wait_for_bot_message("Meeting created", timeout=30)
     assert "Q3 budget" in await card.inner_text()
     await chat.screenshot("message-action-meeting")
