@@ -447,3 +447,41 @@ async def test_from_settings_uses_the_bot_registration_and_graph_scopes(
 
     assert result == Exchanged("graph-token-megan")
     assert [r.tenant for r in entra.token_requests] == [FABRIKAM]
+
+
+def _exchange_turn(user: str, exchange_id: str) -> Any:
+    """A Teams `signin/tokenExchange` turn with no token service in it at all."""
+    from botbuilder.core import TurnContext
+    from botbuilder.core.adapters import TestAdapter
+    from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
+
+    activity = Activity(
+        type="invoke",
+        name="signin/tokenExchange",
+        channel_id="msteams",
+        from_property=ChannelAccount(id=f"29:{user}"),
+        recipient=ChannelAccount(id="28:bot"),
+        conversation=ConversationAccount(id="a:1", tenant_id=CONTOSO),
+        value={"id": exchange_id, "connectionName": "graph", "token": sso(user)},
+    )
+    return TurnContext(TestAdapter(), activity)
+
+
+async def test_sign_in_uses_obo_for_sso_and_answers_412_when_consent_is_missing(
+    entra: FakeEntra, tokens: OboTokens
+) -> None:
+    from bot.signin import SignIn
+    from bot.storage import Records, StrictMemoryStorage
+
+    signin = SignIn(Records(StrictMemoryStorage(), namespace="t"), "graph", sso=tokens)
+    entra.answers[sso("megan")] = issued("graph-token-megan")
+    assert await signin.exchange(_exchange_turn("megan", "x-1")) == "graph-token-megan"
+    # Later turns find the token in the OBO cache: no token service is asked (none exists here).
+    assert await signin.token(_exchange_turn("megan", "x-2")) == "graph-token-megan"
+
+    entra.answers[sso("adele")] = consent_required()
+    refused = await signin.exchange(_exchange_turn("adele", "x-3"))
+    assert not isinstance(refused, str)
+    assert refused.status == 412
+    assert refused.body["id"] == "x-3"
+    assert refused.body["connectionName"] == "graph"
