@@ -429,7 +429,7 @@ def message_payloads(draw: st.DrawFn) -> Any:
 # -- the properties -----------------------------------------------------------------------------
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=4800)
 @given(body=hostile_activities())
 async def test_hostile_activities_never_5xx_nor_crash(
     harness: Harness, body: dict[str, Any]
@@ -437,7 +437,7 @@ async def test_hostile_activities_never_5xx_nor_crash(
     await harness.deliver(harness.addressed(body))
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=4800)
 @given(body=card_submissions())
 async def test_hostile_card_submissions_are_refused_with_reasons(
     harness: Harness, body: dict[str, Any]
@@ -445,7 +445,7 @@ async def test_hostile_card_submissions_are_refused_with_reasons(
     await harness.deliver(harness.addressed(body))
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=400)
 @given(body=json_values)
 async def test_any_json_document_is_answered_with_a_reason(harness: Harness, body: Any) -> None:
     status = await harness.deliver(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.flows import (
     running_bot,
 )
 from tests.test_cards import FULL
+from tests.test_form_flow import slow_graph
 from tests.test_signin_flow import sandbox_token
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
@@ -131,3 +133,21 @@ async def test_graph_failures_explain_and_retry_with_the_same_external_id(
         assert meeting_cards(channel)[-1]["body"][0]["text"] == "Meeting created"
         assert len(seen) == 2
         assert seen[0]["externalId"] == seen[1]["externalId"]
+
+
+async def test_a_message_gets_its_meeting_within_15_s_when_graph_takes_10(
+    channel: FakeChannel,
+    token_service: FakeTokenService,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> None:
+    graph = await aiohttp_server(slow_graph(10.0, []))
+    graph_url = str(graph.make_url("/v1.0")).rstrip("/")
+    async with running_bot(OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph_url) as bot:
+        token_service.tokens["29:user-1"] = "opaque-graph-token"
+        started = asyncio.get_running_loop().time()
+        response = await bot.send(meet(channel, COMMAND))
+        assert asyncio.get_running_loop().time() - started < 15.0
+        assert response.status == 201
+        # The typing indicator went out at once; the card when Graph answered.
+        assert channel.activities()[0]["type"] == "typing"
+        assert meeting_cards(channel)[0]["body"][0]["text"] == "Meeting created"

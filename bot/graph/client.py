@@ -42,7 +42,8 @@ class RetryPolicy:
     base_delay_s: float = 0.5
     max_delay_s: float = 8.0
     # A hung attempt must not eat the whole budget of a long call; short budgets are unaffected.
-    max_attempt_timeout_s: float = 10.0
+    # 11 s: a Graph that takes 10 s still answers inside a chat message's 12 s budget.
+    max_attempt_timeout_s: float = 11.0
     connect_timeout_s: float = 3.0
     # Starting an attempt with less time than this left cannot succeed; give up instead.
     min_attempt_s: float = 0.2

@@ -19,8 +19,11 @@ async def pick(card: Locator, placeholder: str, value: str) -> None:
     await picker.click()
     await picker.fill(value)
     await picker.press("Enter")
-    # The date picker's calendar can stay open over the form: Tab commits and closes it.
-    await picker.press("Tab")
+    # The date picker's calendar can stay open over the form (Tab would move focus into it):
+    # close it, move focus off the picker, and wait until no calendar covers the buttons.
+    await picker.press("Escape")
+    await card.get_by_text("New Teams meeting").click()
+    await card.page.get_by_role("grid").first.wait_for(state="hidden", timeout=5_000)
 
 
 async def ensure_signed_in(chat: PlaygroundChat) -> None:
