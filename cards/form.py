@@ -33,51 +33,41 @@ CREATE_MEETING_DATA: Final[Mapping[str, str]] = {"meetbot": CREATE_MEETING_VERB}
 PEOPLE_DATASET: Final = "graph.microsoft.com/users"
 
 
-class InputText(_Model):
-    type: Literal["Input.Text"] = "Input.Text"
+class _Input(_Model):
+    """What every Adaptive Card input has."""
+
     id: str
     label: str | None = None
     placeholder: str | None = None
     value: str | None = None
+    is_required: bool | None = None
+    error_message: str | None = None
+    spacing: Spacing | None = None
+    separator: bool | None = None
+    is_visible: bool | None = None
+
+
+class InputText(_Input):
+    type: Literal["Input.Text"] = "Input.Text"
     max_length: int | None = None
     is_multiline: bool | None = None
     style: Literal["text", "tel", "url", "email", "password"] | None = None
     regex: str | None = None
-    is_required: bool | None = None
-    error_message: str | None = None
-    spacing: Spacing | None = None
-    separator: bool | None = None
-    is_visible: bool | None = None
 
 
-class InputDate(_Model):
+class _BoundedInput(_Input):
+    """Date and time inputs: a value between `min` and `max` (ISO text)."""
+
+    min: str | None = None
+    max: str | None = None
+
+
+class InputDate(_BoundedInput):
     type: Literal["Input.Date"] = "Input.Date"
-    id: str
-    label: str | None = None
-    placeholder: str | None = None
-    value: str | None = None
-    min: str | None = None
-    max: str | None = None
-    is_required: bool | None = None
-    error_message: str | None = None
-    spacing: Spacing | None = None
-    separator: bool | None = None
-    is_visible: bool | None = None
 
 
-class InputTime(_Model):
+class InputTime(_BoundedInput):
     type: Literal["Input.Time"] = "Input.Time"
-    id: str
-    label: str | None = None
-    placeholder: str | None = None
-    value: str | None = None
-    min: str | None = None
-    max: str | None = None
-    is_required: bool | None = None
-    error_message: str | None = None
-    spacing: Spacing | None = None
-    separator: bool | None = None
-    is_visible: bool | None = None
 
 
 class Choice(_Model):
