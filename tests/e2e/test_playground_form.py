@@ -77,8 +77,8 @@ async def test_the_form_flags_a_bad_date_then_a_good_submission_replaces_it(
 async def test_create_meeting_on_a_message_prefills_the_form(chat: PlaygroundChat) -> None:
     await ensure_signed_in(chat)
     await chat.send("Can we go over the Q3 budget tomorrow at 10am?")
-    mine = chat.page.get_by_text("Can we go over the Q3 budget tomorrow at 10am?").last
-    message = mine.locator("xpath=ancestor::div[.//button][1]")
+    # Not page.get_by_text: the Playground's log panel also shows the text, later in the DOM.
+    message = chat.messages_containing("Can we go over the Q3 budget tomorrow at 10am?").last
     dialog = await chat.open_message_action(message, "createMeeting")
     task_card = dialog.locator(".ac-adaptiveCard").first
     await task_card.wait_for()
