@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
-from botbuilder.schema import Activity, ActivityTypes
 
+from bot.busy import typing_while_slow
 from bot.meetings.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
 from bot.meetings.prefill import message_people, prefill_from_message
 from bot.meetings.request import MeetingRequest
@@ -232,8 +232,8 @@ class FormFlows:
         if isinstance(built, InvalidForm):
             await self._update_form(context, self._form(context, built.values, built.errors))
             return
-        await context.send_activity(Activity(type=ActivityTypes.typing))
-        card = await self._signed_in_outcome(context, *built)
+        async with typing_while_slow(context):
+            card = await self._signed_in_outcome(context, *built)
         if card is not None:
             await self._update_form(context, card)
 

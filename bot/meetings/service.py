@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity
 from pydantic import ValidationError
 
+from bot.busy import typing_while_slow
 from bot.calendar import CalendarEvent, CalendarFiles, outlook_link
 from bot.commands import Command
 from bot.graph import Attendee as GraphAttendee
@@ -180,8 +181,8 @@ class Meetings:
         notes: tuple[str, ...] = (),
     ) -> None:
         """Create the meeting and answer in the conversation (the chat-message path)."""
-        await context.send_activity(Activity(type=ActivityTypes.typing))
-        outcome = await self.outcome(context, token, request, notes, budget_s=MESSAGE_BUDGET_S)
+        async with typing_while_slow(context):
+            outcome = await self.outcome(context, token, request, notes, budget_s=MESSAGE_BUDGET_S)
         if outcome.card is None:
             await self._signin.prompt(context, request, notes)
             return
