@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.storage import ConflictError, SqliteStorage, StorageError
+from bot.storage.sqlite import _CHECKPOINT_EVERY
 
 if TYPE_CHECKING:
     from conftest import Children
@@ -36,16 +38,42 @@ async def test_the_database_uses_wal_and_one_file(tmp_path: Path) -> None:
             assert raw.execute("SELECT count(*) FROM store_items").fetchone() == (1,)
 
 
-async def test_the_connection_uses_normal_sync_and_a_busy_timeout(tmp_path: Path) -> None:
-    async with SqliteStorage(tmp_path / "bot.sqlite3", busy_timeout=2.5) as storage:
-        settings = await storage._run(
-            lambda connection: (
-                connection.execute("PRAGMA synchronous").fetchone()[0],
-                connection.execute("PRAGMA busy_timeout").fetchone()[0],
-            )
-        )
+def _settings(connection: sqlite3.Connection) -> tuple[int, int, int, int]:
+    def pragma(name: str) -> int:
+        return int(connection.execute(f"PRAGMA {name}").fetchone()[0])
 
-    assert settings == (1, 2500)  # 1 is NORMAL
+    return (
+        pragma("synchronous"),  # 1 is NORMAL
+        pragma("busy_timeout"),
+        pragma("wal_autocheckpoint"),
+        threading.get_ident(),
+    )
+
+
+async def test_the_loop_connection_never_waits_and_the_worker_waits_up_to_the_timeout(
+    tmp_path: Path,
+) -> None:
+    async with SqliteStorage(tmp_path / "bot.sqlite3", busy_timeout=2.5) as storage:
+        inline = await storage._run(_settings)
+        loop = asyncio.get_running_loop()
+        worker = await loop.run_in_executor(storage._executor, storage._on_worker, _settings)
+
+    assert inline == (1, 0, 0, threading.get_ident())
+    assert worker[:3] == (1, 2500, 1000)
+    assert worker[3] != threading.get_ident()
+
+
+async def test_the_worker_checkpoints_the_wal_the_loop_connection_leaves(tmp_path: Path) -> None:
+    database = tmp_path / "bot.sqlite3"
+    async with SqliteStorage(database) as storage:
+        await storage.write({"first": {"v": 0}})
+        size_before = database.stat().st_size
+        for i in range(_CHECKPOINT_EVERY):
+            await storage.write({f"k{i}": {"v": "x" * 2000}})
+        # The checkpoint was queued on the worker before this.
+        await asyncio.get_running_loop().run_in_executor(storage._executor, lambda: None)
+
+        assert database.stat().st_size > size_before + _CHECKPOINT_EVERY * 2000
 
 
 async def test_closing_waits_for_work_already_started(tmp_path: Path) -> None:
