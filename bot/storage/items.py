@@ -68,29 +68,38 @@ def stamp_etag(value: object, etag: str) -> None:
         setattr(value, ETAG_FIELD, etag)
 
 
-def _plain_json(value: object, seen: set[int]) -> bool:
+def is_plain_json(value: object) -> bool:
     """Whether jsonpickle would write `value` as it is: JSON types only (exactly), finite
     floats, no key it would read back as one of its `py/` tags, no container twice (jsonpickle
     writes `py/id` references for those)."""
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if isinstance(value, float) and kind is float:
-        return math.isfinite(value)
-    if isinstance(value, list) and kind is list:
-        if id(value) in seen:
+    seen: set[int] = set()
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+            continue
+        if kind is not dict and kind is not list:
             return False
-        seen.add(id(value))
-        return all(_plain_json(item, seen) for item in value)
-    if isinstance(value, dict) and kind is dict:
-        if id(value) in seen:
+        if id(item) in seen:
             return False
-        seen.add(id(value))
-        return all(
-            type(key) is str and not key.startswith("py/") and _plain_json(item, seen)
-            for key, item in value.items()
-        )
-    return False
+        seen.add(id(item))
+        if kind is list:
+            pending.extend(item)
+            continue
+        for key in item:
+            if type(key) is not str or key.startswith("py/"):
+                return False
+        pending.extend(item.values())
+    return True
+
+
+class PlainDocument(dict[str, Any]):
+    """A dict whose maker has checked `is_plain_json` on it: `encode` need not walk it again."""
 
 
 def encode(value: object) -> str:
@@ -101,7 +110,7 @@ def encode(value: object) -> str:
     (the bot's own records) is written as it is, which is what jsonpickle writes for it too,
     at a fraction of the cost.
     """
-    if isinstance(value, dict) and _plain_json(value, set()):
+    if type(value) is PlainDocument or (isinstance(value, dict) and is_plain_json(value)):
         plain = {key: item for key, item in value.items() if key != ETAG_FIELD}
         return json.dumps(plain, separators=(",", ":"))
     flat = Pickler(unpicklable=True).flatten(value, reset=True)

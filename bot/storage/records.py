@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from botbuilder.core import MemoryStorage, Storage
 
 from bot.storage.errors import ConflictError, is_conflict
-from bot.storage.items import ANY_ETAG, ETAG_FIELD
+from bot.storage.items import ANY_ETAG, ETAG_FIELD, PlainDocument, is_plain_json
 
 JsonObject = dict[str, Any]
 
@@ -73,7 +72,11 @@ class Records:
 
     async def _write(self, key: str, value: JsonObject, etag: str) -> None:
         storage_key = self.storage_key(key)
-        document = {_DATA_FIELD: _json_copy(value), ETAG_FIELD: etag}
+        if not isinstance(value, dict) or not is_plain_json(value):
+            raise TypeError(f"{storage_key!r}: a record must be a plain JSON object")
+        # Stores encode what they are given before they first await, so later changes
+        # to `value` by the caller cannot reach the store.
+        document = PlainDocument({_DATA_FIELD: value, ETAG_FIELD: etag})
         try:
             await self._storage.write({storage_key: document})
         except ConflictError:
@@ -82,10 +85,3 @@ class Records:
             if is_conflict(error):
                 raise ConflictError(storage_key, etag, None) from error
             raise
-
-
-def _json_copy(value: JsonObject) -> JsonObject:
-    if not isinstance(value, dict):
-        raise TypeError(f"a record must be a JSON object (dict), not {type(value).__name__}")
-    copied: JsonObject = json.loads(json.dumps(value, allow_nan=False))
-    return copied

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from typing import Any
 
 import pytest
 from botbuilder.core import StoreItem
@@ -223,6 +224,19 @@ async def test_records_keep_to_their_namespace(store: ClosableStorage) -> None:
 
     assert await Records(store, namespace="b").get("k") == (None, None)
     assert set(await store.read(["a/k"])) == {"a/k"}
+
+
+async def test_a_record_changed_after_it_was_put_stays_as_it_was_put(
+    store: ClosableStorage,
+) -> None:
+    records = Records(store, namespace="r")
+    value: dict[str, Any] = {"meetings": [{"subject": "A"}]}
+    writing = asyncio.ensure_future(records.put("k", value))
+    await asyncio.sleep(0)  # the store has begun the write
+    value["meetings"].append({"subject": "B"})
+    await writing
+
+    assert (await records.get("k"))[0] == {"meetings": [{"subject": "A"}]}
 
 
 async def test_records_accept_only_json_objects(store: ClosableStorage) -> None:
