@@ -12,6 +12,8 @@ from urllib.parse import quote
 import aiohttp
 import jwt
 
+from bot.fastjson import dumps
+
 _log = logging.getLogger(__name__)
 
 USER_AGENT = "MeetBot/0.1 (Microsoft-BotFramework/3.1; BotBuilder Python/4.17 compatible)"
@@ -153,11 +155,15 @@ class ChannelClient:
         token = await tokens.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        body = None
+        if payload is not None:
+            body = dumps(payload)
+            headers["Content-Type"] = "application/json"
         status = 0
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 async with self._session.request(
-                    method, url, json=payload, headers=headers, timeout=self._timeout
+                    method, url, data=body, headers=headers, timeout=self._timeout
                 ) as response:
                     status = response.status
                     if status < 300:

@@ -11,6 +11,7 @@ from typing import Any
 from jsonpickle.pickler import Pickler  # type: ignore[import-untyped]
 from jsonpickle.unpickler import Unpickler  # type: ignore[import-untyped]
 
+from bot.fastjson import dumps
 from bot.storage.errors import ConflictError
 
 ANY_ETAG = "*"
@@ -112,7 +113,7 @@ def encode(value: object) -> str:
     """
     if type(value) is PlainDocument or (isinstance(value, dict) and is_plain_json(value)):
         plain = {key: item for key, item in value.items() if key != ETAG_FIELD}
-        return json.dumps(plain, separators=(",", ":"))
+        return dumps(plain).decode("utf-8")
     flat = Pickler(unpicklable=True).flatten(value, reset=True)
     if isinstance(flat, dict):
         flat.pop(ETAG_FIELD, None)

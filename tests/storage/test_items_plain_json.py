@@ -51,7 +51,9 @@ value = st.recursive(
 @given(st.dictionaries(keys, value, max_size=5))
 def test_records_are_encoded_and_decoded_as_jsonpickle_does(record: dict[str, Any]) -> None:
     document = jsonpickle_encode(record)
-    assert encode(record) == document
+    # The same JSON value; plain records may write non-ASCII as UTF-8 rather than escapes.
+    assert json.dumps(json.loads(encode(record))) == json.dumps(json.loads(document))
+    document = encode(record)
     ours, theirs = decode(document, "etag-1"), jsonpickle_decode(document, "etag-1")
     assert json.dumps(ours) == json.dumps(theirs)
     assert type(ours) is type(theirs)
