@@ -20,7 +20,10 @@ from cards.meeting import when_text
 MAX_SHOWN = 10
 
 
-def meeting_list_card(meetings: list[dict[str, Any]], zone: ZoneInfo) -> dict[str, Any]:
+def meeting_list_card(
+    meetings: list[dict[str, Any]], zone: ZoneInfo, *, older: int = 0
+) -> dict[str, Any]:
+    """The newest meetings (the first `MAX_SHOWN` are shown) and a count of `older` ones."""
     body: list[Element] = [
         TextBlock(text="Meetings in this conversation", size="medium", weight="bolder")
     ]
@@ -38,6 +41,7 @@ def meeting_list_card(meetings: list[dict[str, Any]], zone: ZoneInfo) -> dict[st
                 ],
             )
         )
-    if len(meetings) > MAX_SHOWN:
-        body.append(TextBlock(text=f"…and {len(meetings) - MAX_SHOWN} older.", is_subtle=True))
+    older += max(len(meetings) - MAX_SHOWN, 0)
+    if older:
+        body.append(TextBlock(text=f"…and {older} older.", is_subtle=True))
     return AdaptiveCard(body=body).to_dict()

@@ -172,3 +172,17 @@ def test_user_text_cannot_become_a_link_or_formatting() -> None:
     assert "](" not in subject.replace("\\](", "")
     assert "**" not in subject.replace("\\*", "")
     assert plain("a_b") == "a\\_b"
+
+
+def test_the_list_card_counts_the_older_meetings_it_does_not_show() -> None:
+    meetings = [
+        {"subject": f"M{n}", "start": START.isoformat(), "end": END.isoformat(), "joinUrl": "x"}
+        for n in range(12)
+    ]
+    card = meeting_list_card(meetings, ZoneInfo("UTC"), older=5)
+    shown = [item for item in card["body"] if item["type"] == "Container"]
+    assert len(shown) == 10
+    assert card["body"][-1]["text"] == "…and 7 older."
+    assert "…and" not in json.dumps(
+        meeting_list_card(meetings[:3], ZoneInfo("UTC")), ensure_ascii=False
+    )

@@ -29,6 +29,7 @@ from bot.graph import (
     OnlineMeetingsApi,
 )
 from bot.limits import RateLimiter, meetings_limit_message
+from bot.meetings.ledger import Ledger, holds, shown, with_meeting
 from bot.meetings.parse import ParseError, parse_meeting
 from bot.meetings.request import Attendee, MeetingRequest
 from bot.ports import RecordStore
@@ -40,7 +41,6 @@ from cards.meeting import MeetingView, meeting_card, problem_card
 _log = logging.getLogger(__name__)
 
 MESSAGE_BUDGET_S = 12.0
-LEDGER_SIZE = 50
 RETRY_ACTION = "retry"
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -77,13 +77,7 @@ def _ledger_key(activity: Activity) -> str:
     return "ledger/" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
 
 
-_LedgerRead = tuple[dict[str, Any] | None, str | None]
-
-
-def _holds(read: _LedgerRead | None, external_id: str) -> bool:
-    """Whether the conversation's ledger (as read) has this meeting already."""
-    meetings = ((read[0] if read else None) or {}).get("meetings") or []
-    return any(m.get("externalId") == external_id for m in meetings)
+_LedgerRead = tuple[Ledger | None, str | None]
 
 
 def _card(card: dict[str, Any]) -> Activity:
@@ -212,7 +206,7 @@ class Meetings:
         ledger: _LedgerRead | None = None
         if self._rate is not None:
             ledger = await self._records.get(_ledger_key(context.activity))
-        if self._rate is not None and not _holds(ledger, external_id):
+        if self._rate is not None and not holds(ledger[0] if ledger else None, external_id):
             # Only new meetings count; asking again for one made here is always answered.
             rate_key = f"{request.tenant_id}/{request.organizer_id}"
             decision = self._rate.acquire(rate_key)
@@ -291,10 +285,7 @@ class Meetings:
             ledger, etag = (
                 read if read is not None and attempt == 0 else await self._records.get(key)
             )
-            entries = [
-                m for m in (ledger or {}).get("meetings", []) if m.get("externalId") != external_id
-            ]
-            value = {"meetings": [entry, *entries][:LEDGER_SIZE]}
+            value = with_meeting(ledger, entry)
             try:
                 if etag is None:
                     if await self._records.create(key, value):
@@ -308,14 +299,14 @@ class Meetings:
 
     async def on_list(self, context: TurnContext, _command: Command) -> None:
         ledger, _ = await self._records.get(_ledger_key(context.activity))
-        meetings = (ledger or {}).get("meetings") or []
+        meetings, older = shown(ledger)
         if not meetings:
             await context.send_activity(
                 "I haven't created any meetings in this conversation yet. Try **meet** to start."
             )
             return
         zone = user_zone(context.activity, self._default_zone)
-        await context.send_activity(_card(meeting_list_card(meetings, zone)))
+        await context.send_activity(_card(meeting_list_card(meetings, zone, older=older)))
 
     async def on_signout(self, context: TurnContext, _command: Command) -> None:
         await self._signin.sign_out(context)
