@@ -19,12 +19,15 @@ V = TypeVar("V")
 class Coalescer(Generic[K, V]):
     """Runs `call()` once per key at a time; callers arriving meanwhile share its outcome.
 
-    Holds an entry only while its call runs, so memory is bounded by the calls in flight.
-    A caller that stops waiting (cancelled or timed out) does not stop the call for others.
+    The first caller runs the call itself, in its own task (no task of its own per call:
+    this is on every meeting's path); later ones wait for its outcome. Holds an entry only
+    while a call runs, so memory is bounded by the calls in flight. A waiting caller that
+    stops waiting (cancelled or timed out) does not stop the call for others; if the first
+    caller is cancelled, a waiting one runs the call again for itself and the rest.
     """
 
     def __init__(self) -> None:
-        self._running: dict[K, asyncio.Task[V]] = {}
+        self._running: dict[K, asyncio.Future[V]] = {}
 
     def __len__(self) -> int:
         return len(self._running)
@@ -33,21 +36,35 @@ class Coalescer(Generic[K, V]):
         self, key: K, call: Callable[[], Awaitable[V]], *, timeout_s: float | None = None
     ) -> tuple[V, bool]:
         """The call's result, and whether this caller joined a call another one started."""
-        task = self._running.get(key)
-        joined = task is not None
-        if task is None:
-            task = asyncio.ensure_future(call())
-            self._running[key] = task
-            task.add_done_callback(lambda done: self._finished(key, done))
-        result = await asyncio.wait_for(asyncio.shield(task), timeout_s)
-        return result, joined
+        while True:
+            running = self._running.get(key)
+            if running is None:
+                return await self._lead(key, call), False
+            try:
+                return await asyncio.wait_for(asyncio.shield(running), timeout_s), True
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not running.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # The caller running it was cancelled: run it again.
 
-    def _finished(self, key: K, task: asyncio.Task[V]) -> None:
-        if self._running.get(key) is task:
-            del self._running[key]
-        if not task.cancelled():
-            # Retrieved here so that a call nobody waits for any more logs no warning.
-            task.exception()
+    async def _lead(self, key: K, call: Callable[[], Awaitable[V]]) -> V:
+        outcome: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._running[key] = outcome
+        try:
+            result = await call()
+        except asyncio.CancelledError:
+            outcome.cancel()
+            raise
+        except BaseException as error:
+            outcome.set_exception(error)
+            outcome.exception()  # retrieved: with nobody waiting, asyncio logs no warning
+            raise
+        finally:
+            if self._running.get(key) is outcome:
+                del self._running[key]
+        outcome.set_result(result)
+        return result
 
 
 class CoalescingMeetingsApi:

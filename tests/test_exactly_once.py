@@ -117,9 +117,54 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_call_for_others() -> N
     with pytest.raises(TimeoutError):
         await impatient
     release.set()
-    assert await second == (7, True)
+    # The first caller ran the call and was cancelled: the second ran it again.
+    assert await second == (7, False)
     with pytest.raises(asyncio.CancelledError):
         await first
+    assert len(coalescer) == 0
+
+
+async def test_when_the_first_caller_is_cancelled_one_waiting_caller_runs_it_for_all() -> None:
+    coalescer: Coalescer[str, int] = Coalescer()
+    release = asyncio.Event()
+    calls = 0
+
+    async def call() -> int:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return calls
+
+    first = asyncio.ensure_future(coalescer.run("k", call))
+    await asyncio.sleep(0)
+    waiting = [asyncio.ensure_future(coalescer.run("k", call)) for _ in range(3)]
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0.01)
+    release.set()
+    results = await asyncio.gather(*waiting)
+    assert calls == 2
+    assert sorted(results) == [(2, False), (2, True), (2, True)]
+    assert len(coalescer) == 0
+
+
+async def test_a_waiting_caller_that_is_cancelled_stays_cancelled() -> None:
+    coalescer: Coalescer[str, int] = Coalescer()
+    release = asyncio.Event()
+
+    async def call() -> int:
+        await release.wait()
+        return 1
+
+    first = asyncio.ensure_future(coalescer.run("k", call))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(coalescer.run("k", call))
+    await asyncio.sleep(0)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    release.set()
+    assert await first == (1, False)
 
 
 # -- CoalescingMeetingsApi ----------------------------------------------------------------------
