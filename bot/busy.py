@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from typing import Any, Protocol
 
 from botbuilder.schema import Activity, ActivityTypes
@@ -23,28 +22,41 @@ class Sends(Protocol):
     async def send_activity(self, activity_or_text: Activity) -> Any: ...
 
 
-@asynccontextmanager
-async def typing_while_slow(
-    context: Sends, *, delay: float = TYPING_DELAY_S, period: float = TYPING_PERIOD_S
-) -> AsyncIterator[None]:
+class typing_while_slow:
     """Show "typing" after `delay` and every `period` after it until the block ends.
 
     On exit an indicator already on its way is waited for, never cut off, so none can
-    arrive after the answer the block produced.
+    arrive after the answer the block produced. A class, not `@asynccontextmanager`: it is
+    on every meeting's path, and quick work costs it one timer, set and cancelled.
     """
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    started: list[asyncio.Task[None]] = []
-    timer = loop.call_later(
-        delay, lambda: started.append(loop.create_task(_type(context, period, stop)))
-    )
-    try:
-        yield
-    finally:
-        timer.cancel()
-        stop.set()
-        for task in started:
-            await task
+
+    __slots__ = ("_context", "_delay", "_period", "_stop", "_task", "_timer")
+
+    def __init__(
+        self, context: Sends, *, delay: float = TYPING_DELAY_S, period: float = TYPING_PERIOD_S
+    ) -> None:
+        self._context = context
+        self._delay = delay
+        self._period = period
+        self._timer: asyncio.TimerHandle | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._delay, self._start)
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._task is not None and self._stop is not None:
+            self._stop.set()
+            await self._task
+
+    def _start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(
+            _type(self._context, self._period, self._stop)
+        )
 
 
 async def _type(context: Sends, period: float, stop: asyncio.Event) -> None:
