@@ -134,10 +134,14 @@ for _model in (Column, Container, ActionShowCard, ActionSet, AdaptiveCard):
 _INLINE = re.compile(r"([\\`*_\[\]<>~&])")
 _BLOCK_MARKER = re.compile(r"(?m)^(\s*)([#+\-])")
 _ORDERED_MARKER = re.compile(r"(?m)^(\s*\d+)([.)])")
+# Whether any of the three could match: most texts need no escaping at all.
+_ANY_MARKER = re.compile(r"(?m)[\\`*_\[\]<>~&#+\-]|^\s*\d+[.)]")
 
 
 def plain(text: str) -> str:
     """User-supplied text, escaped so a TextBlock shows it literally (no links, no formatting)."""
+    if _ANY_MARKER.search(text) is None:
+        return text
     text = _INLINE.sub(r"\\\1", text)
     text = _BLOCK_MARKER.sub(r"\1\\\2", text)
     return _ORDERED_MARKER.sub(r"\1\\\2", text)

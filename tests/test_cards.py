@@ -10,10 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.calendar import CalendarEvent, outlook_link
 from bot.graph import OnlineMeeting
-from cards.elements import AdaptiveCard, plain
+from cards.elements import _BLOCK_MARKER, _INLINE, _ORDERED_MARKER, AdaptiveCard, plain
 from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card, working_card
@@ -172,6 +174,14 @@ def test_user_text_cannot_become_a_link_or_formatting() -> None:
     assert "](" not in subject.replace("\\](", "")
     assert "**" not in subject.replace("\\*", "")
     assert plain("a_b") == "a\\_b"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="ab1 \t\n.)#+-*_[]<>~&`\\é", max_size=12))
+def test_plain_skips_only_texts_no_escape_would_change(text: str) -> None:
+    escaped = _INLINE.sub(r"\\\1", text)
+    escaped = _BLOCK_MARKER.sub(r"\1\\\2", escaped)
+    assert plain(text) == _ORDERED_MARKER.sub(r"\1\\\2", escaped)
 
 
 def test_the_list_card_counts_the_older_meetings_it_does_not_show() -> None:
