@@ -19,6 +19,8 @@ from typing import Any
 from botbuilder.schema import Activity
 from msrest.serialization import Deserializer, Model, Serializer
 
+from bot.fastjson import is_plain_json
+
 __all__ = ["activity_from_json", "serialize_activity", "serialize_model"]
 
 
@@ -154,6 +156,9 @@ def _object(value: Any) -> Any:
     """msrest's serialize_object for JSON-shaped values (exact types, as it checks them)."""
     kind = type(value)
     if kind is str or kind is bool or kind is int or kind is float or value is None:
+        return value
+    if (kind is dict or kind is list) and is_plain_json(value):
+        # What msrest would copy, as it is: the adapter encodes the result at once.
         return value
     if kind is dict:
         result = {}

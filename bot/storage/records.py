@@ -7,8 +7,9 @@ from typing import Any
 
 from botbuilder.core import MemoryStorage, Storage
 
+from bot.fastjson import is_plain_json
 from bot.storage.errors import ConflictError, is_conflict
-from bot.storage.items import ANY_ETAG, ETAG_FIELD, PlainDocument, is_plain_json
+from bot.storage.items import ANY_ETAG, ETAG_FIELD, PlainDocument
 
 JsonObject = dict[str, Any]
 
