@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Final, Literal
-
-from pydantic import Field
 
 from bot.meetings.form import (
     DEFAULT_DURATION,
@@ -21,10 +20,10 @@ from cards.elements import (
     ActionExecute,
     ActionSubmit,
     AdaptiveCard,
+    CardPart,
     Element,
     Spacing,
     TextBlock,
-    _Model,
     plain,
 )
 
@@ -33,7 +32,8 @@ CREATE_MEETING_DATA: Final[Mapping[str, str]] = {"meetbot": CREATE_MEETING_VERB}
 PEOPLE_DATASET: Final = "graph.microsoft.com/users"
 
 
-class _Input(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Input(CardPart):
     """What every Adaptive Card input has."""
 
     id: str
@@ -47,6 +47,7 @@ class _Input(_Model):
     is_visible: bool | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InputText(_Input):
     type: Literal["Input.Text"] = "Input.Text"
     max_length: int | None = None
@@ -55,6 +56,7 @@ class InputText(_Input):
     regex: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _BoundedInput(_Input):
     """Date and time inputs: a value between `min` and `max` (ISO text)."""
 
@@ -62,20 +64,24 @@ class _BoundedInput(_Input):
     max: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InputDate(_BoundedInput):
     type: Literal["Input.Date"] = "Input.Date"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InputTime(_BoundedInput):
     type: Literal["Input.Time"] = "Input.Time"
 
 
-class Choice(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice(CardPart):
     title: str
     value: str
 
 
-class DataQuery(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataQuery(CardPart):
     """Teams' dynamic choices; with a graph.microsoft.com/users dataset, the people picker."""
 
     type: Literal["Data.Query"] = "Data.Query"
@@ -84,14 +90,13 @@ class DataQuery(_Model):
     skip: int | None = None
 
 
-class InputChoiceSet(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputChoiceSet(CardPart):
     type: Literal["Input.ChoiceSet"] = "Input.ChoiceSet"
     id: str
-    choices: list[Choice] = Field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
     # The schema names this property with a dot, at the same level as `choices`, not nested.
-    choices_data: DataQuery | None = Field(
-        default=None, validation_alias="choices.data", serialization_alias="choices.data"
-    )
+    choices_data: DataQuery | None = field(default=None, metadata={"wire": "choices.data"})
     is_multi_select: bool | None = None
     style: Literal["compact", "expanded", "filtered"] | None = None
     label: str | None = None
@@ -108,10 +113,11 @@ class InputChoiceSet(_Model):
 FormElement = Element | InputText | InputDate | InputTime | InputChoiceSet
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FormCard(AdaptiveCard):
     """An AdaptiveCard whose body may also hold inputs."""
 
-    body: list[FormElement] = Field(default_factory=list)  # type: ignore[assignment]
+    body: list[FormElement] = field(default_factory=list)  # type: ignore[assignment]
 
 
 def _error(field: str | None, message: str) -> TextBlock:
@@ -243,10 +249,10 @@ def meeting_form_card(
     )
     # Teams shows an input's errorMessage only for its own client-side checks (required, length),
     # never for the bot's; so each server-side error is a red TextBlock right under its input.
-    for field, element in _inputs(values, today, people, zone_name).items():
+    for name, element in _inputs(values, today, people, zone_name).items():
         body.append(element)
-        if field in errors:
-            body.append(_error(field, errors[field]))
+        if name in errors:
+            body.append(_error(name, errors[name]))
     data = dict(CREATE_MEETING_DATA)
     submit = ActionSubmit(title="Create meeting", data=data, style="positive")
     action: Action = (
