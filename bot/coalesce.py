@@ -19,8 +19,8 @@ V = TypeVar("V")
 class Coalescer(Generic[K, V]):
     """Runs `call()` once per key at a time; callers arriving meanwhile share its outcome.
 
-    The first caller runs the call itself, in its own task (no task of its own per call:
-    this is on every meeting's path); later ones wait for its outcome. Holds an entry only
+    The first caller runs the call in its own task (no new task per call: this is on every
+    meeting's path); callers arriving meanwhile wait for its outcome. Holds an entry only
     while a call runs, so memory is bounded by the calls in flight. A waiting caller that
     stops waiting (cancelled or timed out) does not stop the call for others; if the first
     caller is cancelled, a waiting one runs the call again for itself and the rest.

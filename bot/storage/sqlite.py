@@ -49,8 +49,9 @@ _PreparedWrite = tuple[str, str | None, str]
 class SqliteStorage(ClosableStorage):
     """A `ClosableStorage` in one SQLite database file (WAL journal, `synchronous=NORMAL`).
 
-    Every write's eTag check and update run in one `BEGIN IMMEDIATE` transaction, so of
-    several writers (tasks, threads or processes) holding the same eTag exactly one wins.
+    Every write's eTag check and update run in one transaction (one conditional UPSERT for
+    one key, `BEGIN IMMEDIATE` for several), so of several writers (tasks, threads or
+    processes) holding the same eTag exactly one wins.
 
     A statement that needs no lock another connection holds runs at once on the event
     loop's thread, on a connection that never waits (`busy_timeout=0`): a read or a write
@@ -121,7 +122,7 @@ class SqliteStorage(ClosableStorage):
         ]
         new_etags = await self._run(partial(_write_rows, rows=prepared))
         self._writes_since_checkpoint += 1
-        if self._writes_since_checkpoint >= _CHECKPOINT_EVERY:
+        if self._writes_since_checkpoint >= _CHECKPOINT_EVERY and not self._closed:
             self._writes_since_checkpoint = 0
             self._executor.submit(self._on_worker, _checkpoint).add_done_callback(_log_failure)
         for key, value in changes.items():
@@ -142,7 +143,8 @@ class SqliteStorage(ClosableStorage):
         except sqlite3.Error as error:
             # Locked by another connection: nothing was written (the transaction rolled
             # back), so the worker can do it again, waiting for the lock.
-            if error.sqlite_errorcode & 0xFF not in _BUSY_CODES:
+            code = getattr(error, "sqlite_errorcode", None)  # absent on the module's own errors
+            if code is None or code & 0xFF not in _BUSY_CODES:
                 raise StorageError(f"SQLite database {str(self._path)!r}: {error}") from error
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._on_worker, work)
