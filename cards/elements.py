@@ -290,18 +290,23 @@ class AdaptiveCard(CardPart):
         return card
 
 
-# Inline markers anywhere; block markers (lists, headings, quotes) only where a line starts.
-_INLINE = re.compile(r"([\\`*_\[\]<>~&])")
+# Inline markers are escaped anywhere (a backslash before each, by one `str.translate`:
+# `re.sub` would expand a replacement template per match in Python); block markers (lists,
+# headings, quotes) only where a line starts.
+_INLINE_ESCAPES = str.maketrans({char: "\\" + char for char in "\\`*_[]<>~&"})
 _BLOCK_MARKER = re.compile(r"(?m)^(\s*)([#+\-])")
 _ORDERED_MARKER = re.compile(r"(?m)^(\s*\d+)([.)])")
-# Whether any of the three could match: most texts need no escaping at all.
+# Whether any escape could apply at all, and whether a block marker could: most texts need none.
 _ANY_MARKER = re.compile(r"(?m)[\\`*_\[\]<>~&#+\-]|^\s*\d+[.)]")
+_LINE_MARKER = re.compile(r"(?m)^\s*(?:[#+\-]|\d+[.)])")
 
 
 def plain(text: str) -> str:
     """User-supplied text, escaped so a TextBlock shows it literally (no links, no formatting)."""
     if _ANY_MARKER.search(text) is None:
         return text
-    text = _INLINE.sub(r"\\\1", text)
+    text = text.translate(_INLINE_ESCAPES)
+    if _LINE_MARKER.search(text) is None:
+        return text
     text = _BLOCK_MARKER.sub(r"\1\\\2", text)
     return _ORDERED_MARKER.sub(r"\1\\\2", text)
