@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -195,7 +196,7 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        (journal_mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        journal_mode = _enable_wal(connection, busy_timeout)
         if str(journal_mode).lower() != "wal":
             raise StorageError(
                 f"SQLite database {str(path)!r} cannot use WAL journal mode "
@@ -208,6 +209,20 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def _enable_wal(connection: sqlite3.Connection, busy_timeout: float) -> Any:
+    """Switch a new file to WAL. SQLite answers BUSY at once, without waiting, when another
+    process is creating or switching the same file, so wait for it here (within the timeout)."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code is None or code & 0xFF not in _BUSY_CODES or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextmanager
