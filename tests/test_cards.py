@@ -8,13 +8,14 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.calendar import CalendarEvent, outlook_link
+from bot.calendar import CalendarEvent, form_urlencode, outlook_link
 from bot.graph import OnlineMeeting
 from cards.elements import (
     _BLOCK_MARKER,
@@ -211,3 +212,9 @@ def test_a_cards_json_shares_nothing_editable_with_what_built_it() -> None:
     card["actions"][0]["data"]["attendees"][0]["upn"] = "changed"
     card["actions"][0]["data"]["extra"] = True
     assert data == {"meetbot": "retry", "attendees": [{"upn": "a@example.com"}]}
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), st.text(max_size=40), max_size=4))
+def test_form_urlencode_is_urlencode(fields: dict[str, str]) -> None:
+    assert form_urlencode(fields) == urlencode(fields)
