@@ -78,7 +78,10 @@ def _build_plan(cls: type) -> tuple[_Step, ...]:
     return tuple(steps)
 
 
-def _kind(kind: str) -> tuple[str, Any]:
+def _kind(kind: str, models: dict[str, type] | None = None) -> tuple[str, Any]:
+    """How to handle a value of msrest type `kind`. Reading resolves model names to classes
+    through `models`; writing passes none, as msrest writes a value with its own class's map
+    (an identifier is then a model, or an enum, which `_value` tells apart)."""
     if kind in _BASIC:
         return "basic", _BASIC[kind]
     if kind == "iso-8601":
@@ -86,12 +89,14 @@ def _kind(kind: str) -> tuple[str, Any]:
     if kind == "object":
         return "object", None
     if len(kind) > 2 and kind[0] + kind[-1] == "[]":
-        return "list", _kind(kind[1:-1])
+        return "list", _kind(kind[1:-1], models)
     if len(kind) > 2 and kind[0] + kind[-1] == "{}":
-        return "dict", _kind(kind[1:-1])
-    if kind.isidentifier():
-        # A model (msrest serializes the value with its own class's map) or an enum.
-        return "model", None
+        return "dict", _kind(kind[1:-1], models)
+    if models is None:
+        return ("model", None) if kind.isidentifier() else ("unsupported", None)
+    model = models.get(kind)
+    if isinstance(model, type) and issubclass(model, Model):
+        return "model", model
     return "unsupported", None
 
 
@@ -196,7 +201,7 @@ class _ReadPlan:
             if not isinstance(key, str) or "." in key or "\\" in key or not isinstance(kind, str):
                 steps.append((attr, key, "unsupported", None))
             else:
-                steps.append((attr, key, *_read_kind(kind)))
+                steps.append((attr, key, *_kind(kind, _DEPENDENCIES)))
         if cls.__dict__.get("_subtype_map") or any(
             rule.get("readonly") or rule.get("constant")
             for rule in (getattr(cls, "_validation", {}) or {}).values()
@@ -211,23 +216,6 @@ class _ReadPlan:
 
 
 _READ_PLANS: dict[type, _ReadPlan] = {}
-
-
-def _read_kind(kind: str) -> tuple[str, Any]:
-    if kind in _BASIC:
-        return "basic", _BASIC[kind]
-    if kind == "iso-8601":
-        return "iso", None
-    if kind == "object":
-        return "object", None
-    if len(kind) > 2 and kind[0] + kind[-1] == "[]":
-        return "list", _read_kind(kind[1:-1])
-    if len(kind) > 2 and kind[0] + kind[-1] == "{}":
-        return "dict", _read_kind(kind[1:-1])
-    model = _DEPENDENCIES.get(kind)
-    if isinstance(model, type) and issubclass(model, Model):
-        return "model", model
-    return "unsupported", None
 
 
 def activity_from_json(data: Any) -> Activity:

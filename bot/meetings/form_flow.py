@@ -18,8 +18,7 @@ from bot.meetings.service import (
     Meetings,
     Outcome,
     Spawn,
-    organizer_of,
-    tenant_of,
+    request_in,
     user_zone,
 )
 from bot.signin import SignIn
@@ -128,15 +127,7 @@ class FormFlows:
         attendees, unresolved = await self._meetings.resolve_people(
             context, result.attendee_object_ids, result.emails
         )
-        request = MeetingRequest(
-            tenant_id=tenant_of(activity),
-            conversation_id=activity.conversation.id,
-            organizer_id=organizer_of(activity),
-            subject=result.subject,
-            start=result.start,
-            end=result.end,
-            attendees=tuple(attendees),
-        )
+        request = request_in(activity, result.subject, result.start, result.end, attendees)
         notes = ("Couldn't add: " + ", ".join(unresolved),) if unresolved else ()
         return request, notes
 

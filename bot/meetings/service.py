@@ -72,6 +72,25 @@ def organizer_of(activity: Activity) -> str:
     return str(getattr(account, "aad_object_id", None) or account.id)
 
 
+def request_in(
+    activity: Activity,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    attendees: Sequence[Attendee],
+) -> MeetingRequest:
+    """The meeting request its sender makes in this activity's conversation and tenant."""
+    return MeetingRequest(
+        tenant_id=tenant_of(activity),
+        conversation_id=activity.conversation.id,
+        organizer_id=organizer_of(activity),
+        subject=subject,
+        start=start,
+        end=end,
+        attendees=tuple(attendees),
+    )
+
+
 def _ledger_key(activity: Activity) -> str:
     parts = [activity.channel_id or "", activity.conversation.id.split(";")[0]]
     return "ledger/" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
@@ -139,15 +158,7 @@ class Meetings:
             await context.send_activity(parsed.message)
             return
         attendees, unresolved = await self._attendees(context, parsed.emails)
-        request = MeetingRequest(
-            tenant_id=tenant_of(activity),
-            conversation_id=activity.conversation.id,
-            organizer_id=organizer_of(activity),
-            subject=parsed.subject,
-            start=parsed.start,
-            end=parsed.end,
-            attendees=tuple(attendees),
-        )
+        request = request_in(activity, parsed.subject, parsed.start, parsed.end, attendees)
         notes = []
         if parsed.rolled_forward:
             notes.append("That time had already passed today, so this is the next one.")
@@ -203,9 +214,11 @@ class Meetings:
         rate_key: str | None = None
         # The ledger as read before asking Graph: the limiter's question, and the version the
         # meeting is then added to (a conditional write: if it changed meanwhile, read again).
+        ledger_key: str | None = None
         ledger: _LedgerRead | None = None
         if self._rate is not None:
-            ledger = await self._records.get(_ledger_key(context.activity))
+            ledger_key = _ledger_key(context.activity)
+            ledger = await self._records.get(ledger_key)
         if self._rate is not None and not holds(ledger[0] if ledger else None, external_id):
             # Only new meetings count; asking again for one made here is always answered.
             rate_key = f"{request.tenant_id}/{request.organizer_id}"
@@ -263,17 +276,16 @@ class Meetings:
             outlook_url=outlook_link(event),
             ics_url=self._calendar.url(event),
         )
-        await self._remember(context.activity, view, external_id, ledger)
+        await self._remember(ledger_key or _ledger_key(context.activity), view, external_id, ledger)
         return Outcome(meeting_card(view))
 
     async def _remember(
         self,
-        activity: Activity,
+        key: str,
         view: MeetingView,
         external_id: str,
         read: _LedgerRead | None = None,
     ) -> None:
-        key = _ledger_key(activity)
         entry = {
             "externalId": external_id,
             "subject": view.subject,

@@ -144,8 +144,7 @@ class SqliteStorage(ClosableStorage):
         except sqlite3.Error as error:
             # Locked by another connection: nothing was written (the transaction rolled
             # back), so the worker can do it again, waiting for the lock.
-            code = getattr(error, "sqlite_errorcode", None)  # absent on the module's own errors
-            if code is None or code & 0xFF not in _BUSY_CODES:
+            if not _is_busy(error):
                 raise StorageError(f"SQLite database {str(self._path)!r}: {error}") from error
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._on_worker, work)
@@ -179,6 +178,12 @@ class SqliteStorage(ClosableStorage):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    """Whether another connection's lock stopped the statement (so nothing was written)."""
+    code = getattr(error, "sqlite_errorcode", None)  # absent on the module's own errors
+    return code is not None and code & 0xFF in _BUSY_CODES
 
 
 def _checkpoint(connection: sqlite3.Connection) -> None:
@@ -219,8 +224,7 @@ def _enable_wal(connection: sqlite3.Connection, busy_timeout: float) -> Any:
         try:
             return connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         except sqlite3.OperationalError as error:
-            code = getattr(error, "sqlite_errorcode", None)
-            if code is None or code & 0xFF not in _BUSY_CODES or time.monotonic() > deadline:
+            if not _is_busy(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
 
