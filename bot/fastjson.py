@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import PydanticSerializationError, to_json
 
@@ -21,10 +21,33 @@ def dumps(value: object) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
+_T = TypeVar("_T")
+
+# Containers whose builder vouched for them: id -> the container, held so that no other object
+# can take its id while it is here. Each is trusted once (the next check takes it out), and
+# only the newest few are kept: one that is never checked does not stay.
+_VOUCHED: dict[int, object] = {}
+_VOUCHED_MAX = 64
+
+
+def vouch_plain(value: _T) -> _T:
+    """Mark `value`, just built by code that guarantees `is_plain_json(value)`, so the next
+    check of it answers True without walking it. The caller must not change it meanwhile.
+
+    A meeting card is ~150 values, walked once more when it is sent; the card writer has
+    checked each of them as it wrote it (`cards.elements`)."""
+    if len(_VOUCHED) >= _VOUCHED_MAX:
+        del _VOUCHED[next(iter(_VOUCHED))]
+    _VOUCHED[id(value)] = value
+    return value
+
+
 def is_plain_json(value: object) -> bool:
     """Whether jsonpickle would write `value` as it is: JSON types only (exactly), finite
     floats, no key it would read back as one of its `py/` tags, no container twice (jsonpickle
     writes `py/id` references for those)."""
+    if _VOUCHED.pop(id(value), None) is value:
+        return True
     seen: set[int] = set()
     pending: list[Any] = [value]
     while pending:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from types import UnionType
 from typing import Any, Literal, TypeVar
+
+from bot.fastjson import vouch_plain
 
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.5"
@@ -82,14 +85,23 @@ def _compile_writer(cls: type) -> Callable[[Any], dict[str, Any]]:
     card is ~35 parts of up to 13 fields, most of them None, on every meeting's path."""
     lines = ["def to_wire(self):", "    wire = {}"]
     for attr, key, nested in _plan(cls):
-        value = "_to_wire(value)" if nested else "value"
-        lines += [
-            f"    value = self.{attr}",
-            "    if value is not None:",
-            f"        wire[{key!r}] = {value}",
-        ]
+        lines += [f"    value = self.{attr}", "    if value is not None:"]
+        if nested:
+            lines += [
+                "        try:",
+                f"            wire[{key!r}] = _to_wire(value)",
+                "        except _NotJson as error:",
+                f"            raise error.within(self, {attr!r})",
+            ]
+        else:
+            # Dataclasses check no types: a value mypy was told is text must be text here.
+            lines += [
+                "        if value.__class__ not in _SCALARS:",
+                f"            raise _NotJson(value).within(self, {attr!r})",
+                f"        wire[{key!r}] = value",
+            ]
     lines.append("    return wire")
-    namespace: dict[str, Any] = {"_to_wire": _to_wire}
+    namespace: dict[str, Any] = {"_to_wire": _to_wire, "_SCALARS": _SCALARS, "_NotJson": _NotJson}
     exec("\n".join(lines), namespace)
     writer: Callable[[Any], dict[str, Any]] = namespace["to_wire"]
     _WRITERS[cls] = writer
@@ -104,14 +116,54 @@ def _is_scalar(hint: Any) -> bool:
     return origin is Literal or hint in (str, bool, int, type(None))
 
 
+# The values a card's JSON is written with, exactly (what `bot.fastjson.is_plain_json` takes).
+_SCALARS = frozenset({str, bool, int})
+
+
+class _NotJson(TypeError):
+    """A card value JSON cannot carry as it is; where it is, filled in as the error unwinds."""
+
+    def __init__(self, value: object, path: str = "") -> None:
+        super().__init__()
+        self.value = value
+        self.part = ""
+        self.path = path
+
+    def within(self, part: object, attr: str) -> _NotJson:
+        if not self.part:
+            self.part = f"{type(part).__name__}.{attr}"
+        return self
+
+    def __str__(self) -> str:
+        return (
+            f"{self.part}{self.path}: {type(self.value).__name__} {self.value!r} "
+            "is not a JSON value for a card"
+        )
+
+
 def _to_wire(value: Any) -> Any:
+    """A fresh copy in JSON types only, or `_NotJson`: the card can then be vouched for."""
     if isinstance(value, CardPart):
         return value.to_wire()
-    if isinstance(value, list):
+    kind = value.__class__
+    if kind in _SCALARS or value is None:
+        return value
+    if kind is list:
         return [_to_wire(item) for item in value]
-    if isinstance(value, dict):  # action data: copied, so editing a card edits no constant
-        return {key: _to_wire(item) for key, item in value.items()}
-    return value
+    if kind is dict:  # action data: copied, so editing a card edits no constant
+        wire = {}
+        for key, item in value.items():
+            if key.__class__ is not str or key.startswith("py/"):
+                raise _NotJson(key, f"[{key!r}]")
+            try:
+                wire[key] = _to_wire(item)
+            except _NotJson as error:
+                error.path = f"[{key!r}]{error.path}"
+                raise
+        return wire
+    if kind is float and math.isfinite(value):
+        return value
+    raise _NotJson(value)
 
 
 def _from_wire(hint: Any, value: Any) -> Any:
@@ -287,7 +339,7 @@ class AdaptiveCard(CardPart):
         """The top-level card as Teams and the renderers expect it (full width in Teams)."""
         card = self.to_wire()
         card.setdefault("msteams", {"width": "Full"})
-        return card
+        return vouch_plain(card)
 
 
 # Inline markers are escaped anywhere (a backslash before each, by one `str.translate`:

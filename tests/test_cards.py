@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import re
 from datetime import UTC, datetime
@@ -16,12 +18,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.calendar import CalendarEvent, form_urlencode, outlook_link
+from bot.fastjson import is_plain_json
 from bot.graph import OnlineMeeting
 from cards.elements import (
     _BLOCK_MARKER,
     _ORDERED_MARKER,
     ActionSubmit,
     AdaptiveCard,
+    TextBlock,
     plain,
 )
 from cards.help import help_card, welcome_card
@@ -212,6 +216,61 @@ def test_a_cards_json_shares_nothing_editable_with_what_built_it() -> None:
     card["actions"][0]["data"]["attendees"][0]["upn"] = "changed"
     card["actions"][0]["data"]["extra"] = True
     assert data == {"meetbot": "retry", "attendees": [{"upn": "a@example.com"}]}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_CARDS))
+def test_every_card_is_plain_json_as_its_writer_vouched(name: str) -> None:
+    # A deep copy keeps any shared container shared, and was never vouched for: it is walked.
+    assert is_plain_json(copy.deepcopy(ALL_CARDS[name]))
+
+
+def test_a_value_that_is_not_json_is_refused_where_it_is_written() -> None:
+    with pytest.raises(TypeError, match=r"TextBlock\.text: datetime"):
+        AdaptiveCard(body=[TextBlock(text=START)]).to_dict()  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"TextBlock\.id: bytes"):
+        AdaptiveCard(body=[TextBlock(text="x", id=b"x")]).to_dict()  # type: ignore[arg-type]
+    for data, where in [
+        ({"when": START}, r"ActionSubmit\.data\['when'\]: datetime"),
+        ({"a": {"b": {1}}}, r"ActionSubmit\.data\['a'\]\['b'\]: set"),
+        ({"people": ("a", "b")}, r"\['people'\]"),
+        ({"n": math.nan}, r"\['n'\]"),
+        ({"py/object": "x"}, r"\['py/object'\]"),
+        ({1: "x"}, r"\[1\]"),
+    ]:
+        with pytest.raises(TypeError, match=where):
+            AdaptiveCard(actions=[ActionSubmit(title="Go", data=data)]).to_dict()
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=4),
+        st.datetimes(),
+        st.tuples(st.integers()),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.just("py/id"), st.integers()), inner),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_values)
+def test_a_card_that_is_written_is_plain_json(data: Any) -> None:
+    shared = [data, data]  # one container twice: the card must hold two copies
+    try:
+        card = AdaptiveCard(
+            actions=[ActionSubmit(title="Go", data={"value": data, "shared": shared})]
+        ).to_dict()
+    except TypeError:
+        assert not is_plain_json(copy.deepcopy(data))
+        return
+    assert is_plain_json(copy.deepcopy(card))
 
 
 @settings(max_examples=2000, deadline=None)
