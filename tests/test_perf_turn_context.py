@@ -40,8 +40,10 @@ class RecordingAdapter(BotAdapter):  # type: ignore[misc]
         self.sent += [a.serialize() for a in activities]
         return [ResourceResponse(id=f"r{i}") for i, _ in enumerate(activities)]
 
-    async def update_activity(self, context: TurnContext, activity: Activity) -> None:
-        raise NotImplementedError
+    async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse:
+        self.objects.append(activity)
+        self.sent.append(activity.serialize())
+        return ResourceResponse(id=activity.id)
 
     async def delete_activity(self, context: TurnContext, reference: ConversationReference) -> None:
         raise NotImplementedError
@@ -96,6 +98,58 @@ async def test_it_hands_the_adapter_what_botbuilders_context_does(send: Sender) 
     assert context.responded == reference.responded
     # The caller's activities are left as they were.
     assert [a.serialize() for a in mine] == before
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"channel_id": "webchat"},
+        {"channel_id": "directline"},
+        {"type": ActivityTypes.conversation_update},
+        {"id": None},
+        {"locale": None, "from_property": None},
+    ],
+)
+async def test_an_update_is_addressed_as_botbuilders_context_addresses_it(
+    changes: dict[str, Any],
+) -> None:
+    ours, theirs = RecordingAdapter(), RecordingAdapter()
+    mine, given = (MessageFactory.attachment(CardFactory.adaptive_card(help_card())) for _ in "ab")
+    mine.id = given.id = "form-1"
+    incoming, other = inbound(), inbound()
+    for name, value in changes.items():
+        setattr(incoming, name, value)
+        setattr(other, name, value)
+    context = _TurnContext(ours, incoming)
+    response = await context.update_activity(mine)
+    assert response.id == (await TurnContext(theirs, other).update_activity(given)).id
+    assert ours.sent == theirs.sent
+    # Addressed in place, as botbuilder does, with the incoming accounts copied, not shared.
+    assert mine.serialize() == given.serialize()
+    pairs = [
+        (mine.conversation, incoming.conversation),
+        (mine.from_property, incoming.recipient),
+        (mine.recipient, incoming.from_property),
+    ]
+    assert all(copied is not original for copied, original in pairs if original is not None)
+
+
+async def test_with_an_on_update_handler_botbuilders_update_runs() -> None:
+    adapter = RecordingAdapter()
+    context = _TurnContext(adapter, inbound())
+    seen: list[Activity] = []
+
+    async def spy(_context: TurnContext, activity: Activity, next_update: Any) -> Any:
+        seen.append(activity)
+        return await next_update()
+
+    context.on_update_activity(spy)
+    update = MessageFactory.text("changed")
+    update.id = "1"
+    await context.update_activity(update)
+    assert seen == [update]
+    assert adapter.sent[0]["replyToId"] == "1700000000001"
 
 
 async def test_only_trace_activities_do_not_count_as_a_response() -> None:
