@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from urllib.parse import quote
 
 import aiohttp
 import jwt
+from yarl import URL
 
 from bot.fastjson import dumps
 
@@ -20,6 +22,8 @@ USER_AGENT = "MeetBot/0.1 (Microsoft-BotFramework/3.1; BotBuilder Python/4.17 co
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 3
 _REFRESH_MARGIN_S = 300.0
+# A bot talks to a handful of service URLs (one a region); this bounds a hostile stream of them.
+_MAX_SERVICE_URLS = 256
 
 
 class ChannelError(Exception):
@@ -97,6 +101,17 @@ class ChannelClient:
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._sleep = sleep
+        self._bases: dict[str, str] = {}
+
+    def url(self, service_url: str, path: str) -> URL:
+        """`service_url` + `path` (its parts already quoted): the service URL is parsed and
+        encoded once, not on every call."""
+        base = self._bases.get(service_url)
+        if base is None:
+            if len(self._bases) >= _MAX_SERVICE_URLS:
+                self._bases.clear()
+            base = self._bases[service_url] = str(URL(service_url.rstrip("/")))
+        return URL(f"{base}/{path}", encoded=True)
 
     async def send(
         self,
@@ -146,7 +161,7 @@ class ChannelClient:
         payload: dict[str, Any] | None,
         tokens: TokenSource,
     ) -> Any:
-        url = f"{service_url.rstrip('/')}/{path}"
+        url = self.url(service_url, path)
         headers = {
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
@@ -167,9 +182,9 @@ class ChannelClient:
                 ) as response:
                     status = response.status
                     if status < 300:
-                        if response.content_type == "application/json":
-                            return await response.json()
-                        await response.read()
+                        answer = await response.read()
+                        if answer and response.content_type == "application/json":
+                            return json.loads(answer)
                         return None
                     retry_after = _retry_after(response.headers.get("Retry-After"))
                     await response.read()
