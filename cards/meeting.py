@@ -55,11 +55,11 @@ def utc_text(start: datetime, end: datetime) -> str:
     return f"{start.astimezone(UTC):%Y-%m-%d %H:%M} – {end.astimezone(UTC):%H:%M} UTC"
 
 
-def invitation_text(view: MeetingView) -> str:
+def invitation_text(view: MeetingView, when: str | None = None) -> str:
     meeting = view.meeting
     lines = [
         view.subject,
-        when_text(view.start, view.end, view.zone),
+        when if when is not None else when_text(view.start, view.end, view.zone),
         "",
         "Join the Microsoft Teams meeting:",
         meeting.join_web_url,
@@ -104,23 +104,25 @@ def _invitation_lines(text: str) -> list[Element]:
     would draw an empty TextBlock 0 px high)."""
     blocks: list[Element] = []
     gap = False
-    for line in text.split("\n"):
+    # Escaped as a whole, then split: `plain` escapes each line as it would alone.
+    for line in plain(text).split("\n"):
         if not line.strip():
             gap = True
             continue
         spacing: Spacing = "medium" if gap else "none"
-        blocks.append(TextBlock(text=plain(line), spacing=spacing, font_type="monospace"))
+        blocks.append(TextBlock(text=line, spacing=spacing, font_type="monospace"))
         gap = False
     return blocks
 
 
 def meeting_card(view: MeetingView) -> dict[str, Any]:
     meeting = view.meeting
+    when = when_text(view.start, view.end, view.zone)
     status = "Meeting created" if view.created else "Already scheduled"
     body: list[Element] = [
         TextBlock(text=status, color="good" if view.created else "accent", weight="bolder"),
         TextBlock(text=plain(view.subject), size="large", weight="bolder", spacing="none"),
-        TextBlock(text=when_text(view.start, view.end, view.zone), spacing="small"),
+        TextBlock(text=when, spacing="small"),
         TextBlock(
             text=utc_text(view.start, view.end), is_subtle=True, size="small", spacing="none"
         ),
@@ -171,7 +173,7 @@ def meeting_card(view: MeetingView) -> dict[str, Any]:
             card=AdaptiveCard(
                 body=[
                     TextBlock(text="Copy and share:", weight="bolder"),
-                    *_invitation_lines(invitation_text(view)),
+                    *_invitation_lines(invitation_text(view, when)),
                 ],
             ),
         )

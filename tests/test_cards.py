@@ -196,6 +196,13 @@ def test_plain_is_the_three_escapes_it_stands_for(text: str) -> None:
     assert plain(text) == _ORDERED_MARKER.sub(r"\1\\\2", escaped)
 
 
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="ab1 \t\n\r\x0b\x85\u2028.)#+-*_[]<>~&`\\é", max_size=16))
+def test_plain_of_lines_is_plain_of_each_line(text: str) -> None:
+    # The invitation is escaped whole and then split into its lines.
+    assert plain(text).split("\n") == [plain(line) for line in text.split("\n")]
+
+
 def test_the_list_card_counts_the_older_meetings_it_does_not_show() -> None:
     meetings = [
         {"subject": f"M{n}", "start": START.isoformat(), "end": END.isoformat(), "joinUrl": "x"}
