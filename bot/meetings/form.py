@@ -108,8 +108,13 @@ def duration_label(minutes: int) -> str:
     return describe_length(timedelta(minutes=minutes))
 
 
+_OFFERED: Final = ", ".join(duration_label(m) for m in DURATION_CHOICES)
+
+
 def _without_controls(text: str) -> str:
     """Control and format characters (NUL, bidi overrides, lone surrogates) removed."""
+    if text.isascii() and text.isprintable():
+        return text  # the common case: nothing to remove, no need to look a character at a time
     return "".join(
         " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not _is_control(ch)
     )
@@ -189,12 +194,12 @@ class _Checker:
         text = self.text("date", "date")
         if text is None:
             return None
-        example = (today + timedelta(days=1)).isoformat()
         if not text:
             self.errors["date"] = "Pick the day of the meeting."
             return None
         match = _DATE.fullmatch(text)
         if match is None:
+            example = (today + timedelta(days=1)).isoformat()
             self.errors["date"] = (
                 f"“{_shown(text)}” is not a date. Give it as YYYY-MM-DD, e.g. {example}."
             )
@@ -249,19 +254,18 @@ class _Checker:
         text = self.text("durationMinutes", "length")
         if text is None:
             return None
-        offered = ", ".join(duration_label(m) for m in DURATION_CHOICES)
         if not text:
             self.errors["durationMinutes"] = "Choose how long the meeting lasts."
             return None
         if _MINUTES.fullmatch(text) is None:
             self.errors["durationMinutes"] = (
-                f"“{_shown(text)}” is not a length. Choose one of: {offered}."
+                f"“{_shown(text)}” is not a length. Choose one of: {_OFFERED}."
             )
             return None
         minutes = int(text)
         if minutes not in DURATION_CHOICES:
             self.errors["durationMinutes"] = (
-                f"{minutes} minutes is not one of the lengths offered. Choose one of: {offered}."
+                f"{minutes} minutes is not one of the lengths offered. Choose one of: {_OFFERED}."
             )
             return None
         return timedelta(minutes=minutes)
