@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ValidationError
 
+from bot.fastjson import dumps
+
 ICS_LIFETIME_S = 30 * 24 * 3600
 OUTLOOK_COMPOSE = "https://outlook.office.com/calendar/0/deeplink/compose"
 
@@ -81,10 +83,7 @@ class CalendarFiles:
 
     def url(self, event: CalendarEvent) -> str:
         payload = _b64(
-            json.dumps(
-                {"e": event.model_dump(mode="json"), "x": int(self.clock()) + ICS_LIFETIME_S},
-                separators=(",", ":"),
-            ).encode()
+            dumps({"e": event.model_dump(mode="json"), "x": int(self.clock()) + ICS_LIFETIME_S})
         )
         return f"{self.base_url}/calendar/{payload}.{self._sign(payload)}.ics"
 
