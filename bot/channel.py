@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -122,9 +123,9 @@ class ChannelClient:
         *,
         reply_to_id: str | None = None,
     ) -> str | None:
-        path = f"v3/conversations/{quote(conversation_id, safe='')}/activities"
+        path = f"v3/conversations/{_segment(conversation_id)}/activities"
         if reply_to_id:
-            path += f"/{quote(reply_to_id, safe='')}"
+            path += f"/{_segment(reply_to_id)}"
         body = await self._call("POST", service_url, path, conversation_id, activity, tokens)
         return _resource_id(body)
 
@@ -136,20 +137,14 @@ class ChannelClient:
         activity: dict[str, Any],
         tokens: TokenSource,
     ) -> str | None:
-        path = (
-            f"v3/conversations/{quote(conversation_id, safe='')}"
-            f"/activities/{quote(activity_id, safe='')}"
-        )
+        path = f"v3/conversations/{_segment(conversation_id)}/activities/{_segment(activity_id)}"
         body = await self._call("PUT", service_url, path, conversation_id, activity, tokens)
         return _resource_id(body)
 
     async def delete(
         self, service_url: str, conversation_id: str, activity_id: str, tokens: TokenSource
     ) -> None:
-        path = (
-            f"v3/conversations/{quote(conversation_id, safe='')}"
-            f"/activities/{quote(activity_id, safe='')}"
-        )
+        path = f"v3/conversations/{_segment(conversation_id)}/activities/{_segment(activity_id)}"
         await self._call("DELETE", service_url, path, conversation_id, None, tokens)
 
     async def _call(
@@ -195,6 +190,13 @@ class ChannelClient:
             await self._sleep(retry_after if retry_after is not None else 0.2 * 2**attempt)
         _log.warning("channel %s %s failed: HTTP %s", method, path.split("/")[0], status or "none")
         raise ChannelError(status, method)
+
+
+@lru_cache(maxsize=4096)
+def _segment(text: str) -> str:
+    """One path segment, every reserved character quoted. Cached: `quote` works a byte at a
+    time in Python (~4 us for a Teams conversation id), and a conversation's id recurs."""
+    return quote(text, safe="")
 
 
 def _retry_after(value: str | None) -> float | None:

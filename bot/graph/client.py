@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import math
 import random
@@ -19,6 +18,7 @@ import aiohttp
 from pydantic import ValidationError
 from yarl import URL
 
+from bot.fastjson import dumps
 from bot.graph.errors import (
     GraphBadRequestError,
     GraphError,
@@ -153,9 +153,7 @@ class GraphClient:
         send_chat_info = self.is_beta and bool(request.chat_thread_id)
         if request.chat_thread_id and not self.is_beta:
             logger.debug("chat_thread_id not sent: chatInfo is accepted on Graph beta only")
-        payload = json.dumps(
-            request.to_graph_body(include_chat_info=send_chat_info), separators=(",", ":")
-        ).encode()
+        payload = dumps(request.to_graph_body(include_chat_info=send_chat_info))
         client_request_id = str(uuid.uuid4())
         started = self._clock()
         deadline = started + budget_s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import aiohttp
 import pytest
 
@@ -118,3 +120,27 @@ async def test_extra_and_deprecated_keys_over_the_wire(
 def test_graph_client_satisfies_the_protocol(http_session: aiohttp.ClientSession) -> None:
     api: OnlineMeetingsApi = GraphClient(http_session, "https://graph.microsoft.com/v1.0")
     assert isinstance(api, GraphClient)
+
+
+async def test_the_request_arrives_as_utf8_json_of_what_was_asked(
+    canned_graph: tuple[CannedGraph, str], http_session: aiohttp.ClientSession
+) -> None:
+    fake, root = canned_graph
+    fake.queue(Reply(201, canned.WITH_EXTRAS, content_type="application/json"))
+    graph = GraphClient(http_session, f"{root}/v1.0")
+    subject = "Café ☕ “review” \U0001f680"
+    request = CreateOrGetRequest(
+        external_id="x",
+        subject=subject,
+        start=datetime(2026, 11, 25, 10, tzinfo=UTC),
+        end=datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
+    )
+    await graph.create_or_get("tok", request, budget_s=2)
+    (seen,) = fake.received
+    assert seen.headers["Content-Type"] == "application/json"
+    assert seen.json == {
+        "externalId": "x",
+        "subject": subject,
+        "startDateTime": "2026-11-25T10:00:00Z",
+        "endDateTime": "2026-11-25T10:30:00Z",
+    }
