@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from typing import Any, Final, Literal
 
@@ -24,6 +24,7 @@ from cards.elements import (
     Element,
     Spacing,
     TextBlock,
+    card_part,
     plain,
 )
 
@@ -32,7 +33,7 @@ CREATE_MEETING_DATA: Final[Mapping[str, str]] = {"meetbot": CREATE_MEETING_VERB}
 PEOPLE_DATASET: Final = "graph.microsoft.com/users"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class _Input(CardPart):
     """What every Adaptive Card input has."""
 
@@ -47,7 +48,7 @@ class _Input(CardPart):
     is_visible: bool | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class InputText(_Input):
     type: Literal["Input.Text"] = "Input.Text"
     max_length: int | None = None
@@ -56,7 +57,7 @@ class InputText(_Input):
     regex: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class _BoundedInput(_Input):
     """Date and time inputs: a value between `min` and `max` (ISO text)."""
 
@@ -64,23 +65,23 @@ class _BoundedInput(_Input):
     max: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class InputDate(_BoundedInput):
     type: Literal["Input.Date"] = "Input.Date"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class InputTime(_BoundedInput):
     type: Literal["Input.Time"] = "Input.Time"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class Choice(CardPart):
     title: str
     value: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class DataQuery(CardPart):
     """Teams' dynamic choices; with a graph.microsoft.com/users dataset, the people picker."""
 
@@ -90,7 +91,7 @@ class DataQuery(CardPart):
     skip: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class InputChoiceSet(CardPart):
     type: Literal["Input.ChoiceSet"] = "Input.ChoiceSet"
     id: str
@@ -113,7 +114,7 @@ class InputChoiceSet(CardPart):
 FormElement = Element | InputText | InputDate | InputTime | InputChoiceSet
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@card_part
 class FormCard(AdaptiveCard):
     """An AdaptiveCard whose body may also hold inputs."""
 
