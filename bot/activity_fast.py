@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 from collections.abc import Callable
 from typing import Any
 
+import isodate
 from botbuilder.schema import Activity
 from msrest.serialization import Deserializer, Model, Serializer
 
@@ -187,32 +189,58 @@ _READ_ISO_8601: Callable[[str], datetime.datetime] = Deserializer.deserialize_is
 
 
 class _ReadPlan:
-    """What to read for one model class: (attribute, JSON key, kind, argument) and the keys
-    it knows (the rest go to `additional_properties`, as msrest puts them)."""
+    """How to read one model class: each JSON key it knows, with its attribute and kind (the
+    rest go to `additional_properties`, as msrest puts them), and the instance's attributes
+    in the order its `__init__` sets them, when that is all `__init__` does (`blank`)."""
 
-    __slots__ = ("known_keys", "steps")
+    __slots__ = ("attrs", "blank", "by_key", "unsupported")
 
     def __init__(self, cls: type) -> None:
-        steps: list[_Step] = []
+        self.by_key: dict[str, tuple[str, str, Any]] = {}
+        self.attrs: list[str] = []
+        self.unsupported = bool(
+            cls.__dict__.get("_subtype_map")
+            or any(
+                rule.get("readonly") or rule.get("constant")
+                for rule in (getattr(cls, "_validation", {}) or {}).values()
+            )
+        )
         for attr, desc in cls._attribute_map.items():  # type: ignore[attr-defined]
             key, kind = desc["key"], desc["type"]
             if attr == "additional_properties" and key == "":
                 continue
-            if not isinstance(key, str) or "." in key or "\\" in key or not isinstance(kind, str):
-                steps.append((attr, key, "unsupported", None))
+            self.attrs.append(attr)
+            if (
+                not isinstance(key, str)
+                or "." in key
+                or "\\" in key
+                or not isinstance(kind, str)
+                or key in self.by_key  # two attributes read from one key
+            ):
+                self.unsupported = True
             else:
-                steps.append((attr, key, *_kind(kind, _DEPENDENCIES)))
-        if cls.__dict__.get("_subtype_map") or any(
-            rule.get("readonly") or rule.get("constant")
-            for rule in (getattr(cls, "_validation", {}) or {}).values()
-        ):
-            steps.append(("", "", "unsupported", None))
-        self.steps = tuple(steps)
-        self.known_keys = frozenset(
-            desc["key"]
-            for desc in cls._attribute_map.values()  # type: ignore[attr-defined]
-            if desc["key"] != ""
-        )
+                self.by_key[key] = (attr, *_kind(kind, _DEPENDENCIES))
+        self.blank = None if self.unsupported else _blank_state(cls, self.attrs)
+
+
+def _blank_state(cls: type, attrs: list[str]) -> dict[str, Any] | None:
+    """An instance's `__dict__` with every attribute None, as `cls(**{a: None ...})` makes it,
+    provided `__init__` only stores its arguments (checked by making one); else None."""
+    if getattr(cls, "__new__", None) is not object.__new__:
+        return None
+    given = {attr: object() for attr in attrs}
+    try:
+        made = cls(**given).__dict__
+    except Exception:
+        return None
+    if list(made)[:1] != ["additional_properties"] or made.keys() != {
+        "additional_properties",
+        *attrs,
+    }:
+        return None
+    if made["additional_properties"] != {} or any(made[a] is not v for a, v in given.items()):
+        return None
+    return dict.fromkeys(made)
 
 
 _READ_PLANS: dict[type, _ReadPlan] = {}
@@ -234,18 +262,30 @@ def _read_model(cls: type, data: Any) -> Any:
     plan = _READ_PLANS.get(cls)
     if plan is None:
         plan = _READ_PLANS[cls] = _ReadPlan(cls)
-    attrs: dict[str, Any] = {}
-    for attr, key, kind, arg in plan.steps:
-        raw = data.get(key)
-        if kind == "unsupported":
-            raise _Unsupported
-        attrs[attr] = None if raw is None else _read_value(raw, kind, arg)
-    instance = cls(**attrs)
-    # As msrest: keys the model does not know, with their values as they came.
-    extra = {key: data[key] for key in set(data.keys()) - plan.known_keys}
-    if extra:
-        instance.additional_properties = extra
-    return instance
+    if plan.unsupported:
+        raise _Unsupported
+    # A Teams activity has a dozen of the 45 keys an Activity knows: walk those it has.
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}  # as msrest: keys the model does not know, values as they came
+    by_key = plan.by_key
+    for key, raw in data.items():
+        step = by_key.get(key)
+        if step is None:
+            extra[key] = raw
+        elif raw is not None:
+            attr, kind, arg = step
+            values[attr] = _read_value(raw, kind, arg)
+    if plan.blank is None:
+        instance = cls(**{attr: values.get(attr) for attr in plan.attrs})
+        if extra:
+            instance.additional_properties = extra
+        return instance
+    state = plan.blank.copy()
+    state["additional_properties"] = extra
+    state.update(values)
+    made: Any = object.__new__(cls)
+    made.__dict__ = state
+    return made
 
 
 def _read_value(raw: Any, kind: str, arg: Any) -> Any:
@@ -274,8 +314,33 @@ def _read_value(raw: Any, kind: str, arg: Any) -> Any:
     if kind == "iso":
         if type(raw) is not str:
             raise _Unsupported
-        return _READ_ISO_8601(raw)
+        return _read_iso(raw)
     raise _Unsupported
+
+
+# The timestamps channels send: msrest reads them with isodate (~6 us); `fromisoformat` reads
+# these shapes to the same instant, truncating a seventh fractional digit as msrest does.
+# Years 1 and 9999 are left to msrest, which refuses what would overflow in UTC.
+_ISO_SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?(Z|[+-]\d\d:\d\d)", re.ASCII)
+
+
+def _read_iso(text: str) -> datetime.datetime:
+    """`Deserializer.deserialize_iso`: the same datetime, with isodate's time zone objects."""
+    shape = _ISO_SHAPE.fullmatch(text)
+    if shape is None or text.startswith(("0001", "9999")):
+        return _READ_ISO_8601(text)
+    zone = shape.group(1)
+    try:
+        local = datetime.datetime.fromisoformat(text[: shape.start(1)])
+    except ValueError:
+        return _READ_ISO_8601(text)  # raises as msrest raises
+    if zone == "Z":
+        return local.replace(tzinfo=isodate.UTC)
+    hours, minutes = int(zone[1:3]), int(zone[4:6])
+    if hours * 60 + minutes >= 24 * 60:
+        return _READ_ISO_8601(text)  # no such offset: raises as msrest raises
+    sign = -1 if zone[0] == "-" else 1
+    return local.replace(tzinfo=isodate.FixedOffset(sign * hours, sign * minutes, zone))
 
 
 def _read_object(raw: Any) -> Any:

@@ -8,13 +8,13 @@ import re
 from typing import Any
 
 import pytest
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ChannelAccount
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from msrest.exceptions import DeserializationError  # type: ignore[attr-defined]
 from msrest.serialization import Model
 
-from bot.activity_fast import activity_from_json
+from bot.activity_fast import _read_model, activity_from_json
 from tests.conftest import activity
 
 SERVICE_URL = "https://smba.trafficmanager.net/emea/"
@@ -310,3 +310,41 @@ def test_a_teams_message_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(Activity, "deserialize", msrest_not_allowed)
     for each in documents:
         activity_from_json(each)
+
+
+timestamps = st.builds(
+    lambda day, clock, fraction, zone: f"{day}T{clock}{fraction}{zone}",
+    st.one_of(
+        st.dates().map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}"),
+        st.sampled_from(["2026-02-30", "2026-13-01", "0001-01-01", "9999-12-31", "0000-01-01"]),
+    ),
+    st.one_of(
+        st.times().map(lambda t: f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}"),
+        st.sampled_from(["24:00:00", "23:59:60", "23:60:00"]),
+    ),
+    st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,9}", fullmatch=True)),
+    st.one_of(
+        st.sampled_from(["Z", "z", "", "+00:00", "-00:00", "+14:00", "-12:00", "+05:30"]),
+        st.from_regex(r"[+-][0-9]{2}:[0-9]{2}", fullmatch=True),
+    ),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(timestamps)
+def test_timestamps_read_as_msrest_reads_them(text: str) -> None:
+    same_as_msrest({"type": "message", "timestamp": text, "localTimestamp": text})
+
+
+class Lowered(ChannelAccount):  # type: ignore[misc]
+    """A model whose __init__ does more than store its arguments."""
+
+    def __init__(self, *, id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(id=id.lower() if id else id, **kwargs)
+
+
+def test_a_model_whose_init_does_more_is_made_by_its_init() -> None:
+    document = {"id": "29:ABC", "name": "Megan", "role": "user", "other": [1, {"a": None}]}
+    fast = _read_model(Lowered, copy.deepcopy(document))
+    same(fast, Lowered.deserialize(copy.deepcopy(document)))
+    assert fast.id == "29:abc"
