@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,7 +149,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(warm_up, (DEFAULT_CULTURE,))
     _freeze_startup_objects()
     others = [c for c in SUPPORTED_CULTURES if c != DEFAULT_CULTURE]
-    warming = asyncio.get_running_loop().run_in_executor(None, _warm_up_uncollected, others)
+    warming = asyncio.get_running_loop().run_in_executor(None, warm_up, others)
+    warming.add_done_callback(lambda _done: _freeze_startup_objects())
     app[RUNTIME].services = Services(
         session=session,
         storage=storage,
@@ -184,20 +185,6 @@ def _freeze_startup_objects() -> None:
     garbage collector: a full collection walking them stalls the event loop ~0.1 s."""
     gc.collect()
     gc.freeze()
-
-
-def _warm_up_uncollected(cultures: Sequence[str]) -> None:
-    """`warm_up` while the bot serves, with the cyclic collector off until its models are
-    frozen. Collected as they are built, the models cost 0.7 s of CPU in collections of up to
-    80 ms each, every one a stall for the requests in flight; a collection before freezing
-    would stall them 0.2 s. What it leaves uncollected is frozen with the models (it makes
-    next to no cyclic garbage)."""
-    gc.disable()
-    try:
-        warm_up(cultures)
-    finally:
-        gc.freeze()  # moves lists: no walk
-        gc.enable()
 
 
 def _services_of(request: web.Request) -> Services | None:
