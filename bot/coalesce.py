@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import replace
+from functools import partial
 from typing import Generic, TypeVar
 
 from bot.graph import CreateOrGetRequest, CreateOrGetResult, GraphTimeoutError, OnlineMeetingsApi
@@ -96,11 +97,15 @@ class CoalescingMeetingsApi:
             request.model_dump_json(),
         )
 
-        async def call() -> CreateOrGetResult:
-            return await self._inner.create_or_get(
-                token, request, budget_s=budget_s, user_object_id=user_object_id
-            )
-
+        # A partial, not a closure coroutine: one frame fewer to suspend and resume at every
+        # await of the Graph call.
+        call = partial(
+            self._inner.create_or_get,
+            token,
+            request,
+            budget_s=budget_s,
+            user_object_id=user_object_id,
+        )
         try:
             result, joined = await self._calls.run(key, call, timeout_s=budget_s)
         except TimeoutError:

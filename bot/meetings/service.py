@@ -255,7 +255,8 @@ class Meetings:
         start = meeting.start_date_time or request.start
         end = meeting.end_date_time or request.end
         subject = meeting.subject or request.subject
-        event = CalendarEvent(
+        # Built from values already validated (the request, Graph's answer): not checked again.
+        event = CalendarEvent.model_construct(
             uid=external_id,
             subject=subject,
             start=start,
