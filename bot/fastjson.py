@@ -34,8 +34,10 @@ def vouch_plain(value: _T) -> _T:
     """Mark `value`, just built by code that guarantees `is_plain_json(value)`, so the next
     check of it answers True without walking it. The caller must not change it meanwhile.
 
-    A meeting card is ~150 values, walked once more when it is sent; the card writer has
-    checked each of them as it wrote it (`cards.elements`)."""
+    Used where the walk would be repeated: a meeting card (~150 values), whose writer checks
+    each value as it writes it (`cards.elements`), and a record `Records` has just checked,
+    which the store then encodes. A marker type would do for records, but not for cards:
+    msrest writes a dict subclass in an activity as its `str()`."""
     if len(_VOUCHED) >= _VOUCHED_MAX:
         del _VOUCHED[next(iter(_VOUCHED))]
     _VOUCHED[id(value)] = value

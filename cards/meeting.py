@@ -55,11 +55,12 @@ def utc_text(start: datetime, end: datetime) -> str:
     return f"{start.astimezone(UTC):%Y-%m-%d %H:%M} – {end.astimezone(UTC):%H:%M} UTC"
 
 
-def invitation_text(view: MeetingView, when: str | None = None) -> str:
+def invitation_text(view: MeetingView, when: str) -> str:
+    """The invitation to copy; `when` is the meeting's `when_text`."""
     meeting = view.meeting
     lines = [
         view.subject,
-        when if when is not None else when_text(view.start, view.end, view.zone),
+        when,
         "",
         "Join the Microsoft Teams meeting:",
         meeting.join_web_url,

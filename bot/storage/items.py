@@ -68,10 +68,6 @@ def stamp_etag(value: object, etag: str) -> None:
         setattr(value, ETAG_FIELD, etag)
 
 
-class PlainDocument(dict[str, Any]):
-    """A dict whose maker has checked `is_plain_json` on it: `encode` need not walk it again."""
-
-
 def encode(value: object) -> str:
     """JSON for `value` without its eTag, in jsonpickle's form (as botbuilder-azure stores it).
 
@@ -80,7 +76,7 @@ def encode(value: object) -> str:
     (the bot's own records) is written as it is, which is what jsonpickle writes for it too,
     at a fraction of the cost.
     """
-    if type(value) is PlainDocument or (isinstance(value, dict) and is_plain_json(value)):
+    if isinstance(value, dict) and is_plain_json(value):
         plain = {key: item for key, item in value.items() if key != ETAG_FIELD}
         return dumps(plain).decode("utf-8")
     flat = Pickler(unpicklable=True).flatten(value, reset=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 from botbuilder.core import MemoryStorage, Storage
 
-from bot.fastjson import is_plain_json
+from bot.fastjson import is_plain_json, vouch_plain
 from bot.storage.errors import ConflictError, is_conflict
-from bot.storage.items import ANY_ETAG, ETAG_FIELD, PlainDocument
+from bot.storage.items import ANY_ETAG, ETAG_FIELD
 
 JsonObject = dict[str, Any]
 
@@ -75,9 +75,10 @@ class Records:
         storage_key = self.storage_key(key)
         if not isinstance(value, dict) or not is_plain_json(value):
             raise TypeError(f"{storage_key!r}: a record must be a plain JSON object")
-        # Stores encode what they are given before they first await, so later changes
-        # to `value` by the caller cannot reach the store.
-        document = PlainDocument({_DATA_FIELD: value, ETAG_FIELD: etag})
+        # Checked just now, so the store's encoding need not walk it again. Stores encode
+        # what they are given before they first await: later changes to `value` by the
+        # caller cannot reach the store.
+        document = vouch_plain({_DATA_FIELD: value, ETAG_FIELD: etag})
         try:
             await self._storage.write({storage_key: document})
         except ConflictError:
