@@ -7,14 +7,14 @@ from dataclasses import field
 from datetime import date
 from typing import Any, Final, Literal
 
-from bot.meetings.form import (
+from bot.core.form import (
     DEFAULT_DURATION,
     DURATION_CHOICES,
     FIELDS,
     FormValues,
     duration_label,
 )
-from bot.meetings.request import MAX_SUBJECT
+from bot.core.request import MAX_SUBJECT
 from cards.elements import (
     Action,
     ActionExecute,

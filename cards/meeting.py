@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.graph.models import OnlineMeeting
+from bot.core.online_meeting import OnlineMeeting
 from cards.elements import (
     Action,
     ActionOpenUrl,

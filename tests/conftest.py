@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.settings import Settings
-from bot.web import create_app
+from bot.teams.app import create_app
 
 _ids = itertools.count(1)
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.settings import Settings
-from bot.web import KEY, RUNTIME, create_app
+from bot.teams.app import KEY, RUNTIME, create_app
 from tests.conftest import FakeChannel, activity
 
 SIGNIN_LINK = re.compile(r"http://[^\"' ]+/sandbox/token/signin/[A-Za-z0-9_-]+")

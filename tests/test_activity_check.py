@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.activity_check import activity_problem, activity_tenant, tenant_allowed
+from bot.teams.activity_check import activity_problem, activity_tenant, tenant_allowed
 from tests.conftest import activity
 
 GOOD = activity("https://smba.trafficmanager.net/amer/")

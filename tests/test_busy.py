@@ -8,7 +8,7 @@ import logging
 import pytest
 from botbuilder.schema import Activity, ActivityTypes
 
-from bot.busy import typing_while_slow
+from bot.usecases.busy import typing_while_slow
 
 
 class Recorder:
@@ -63,7 +63,7 @@ async def test_a_failing_indicator_is_logged_and_does_not_fail_the_work(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     recorder = Recorder(fails=True)
-    with caplog.at_level(logging.INFO, logger="bot.busy"):
+    with caplog.at_level(logging.INFO, logger="bot.usecases.busy"):
         async with typing_while_slow(recorder, delay=0.01, period=0.01):
             await asyncio.sleep(0.1)
     assert recorder.events == []

@@ -6,7 +6,7 @@ import base64
 import json
 from datetime import UTC, datetime
 
-from bot.calendar import ICS_LIFETIME_S, CalendarEvent, CalendarFiles
+from bot.core.calendar import ICS_LIFETIME_S, CalendarEvent, CalendarFiles
 
 EVENT = CalendarEvent(
     uid="3b1c9a52-7d2e-5f7a-9b41-0c2d3e4f5a6b",

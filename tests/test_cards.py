@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.calendar import CalendarEvent, form_urlencode, outlook_link
+from bot.core.calendar import CalendarEvent, form_urlencode, outlook_link
 from bot.fastjson import is_plain_json
 from bot.graph import OnlineMeeting
 from cards.elements import (

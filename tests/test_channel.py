@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from bot.channel import AnonymousTokenSource, ChannelClient
+from bot.teams.channel import AnonymousTokenSource, ChannelClient
 
 CONVERSATIONS = [
     "a:1Xyz-AbC_09",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import CommandName, normalise, parse_command
+from bot.core.commands import CommandName, normalise, parse_command
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.coalesce import Coalescer, CoalescingMeetingsApi, RecentActivities, activity_key
 from bot.graph import CreateOrGetRequest, CreateOrGetResult, GraphTimeoutError, OnlineMeeting
+from bot.graph.coalesce import Coalescer, CoalescingMeetingsApi, RecentActivities, activity_key
 from bot.sandbox.graph import FaultInjector
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
@@ -342,7 +342,7 @@ def bot_process(env: dict[str, str], port: int, log: Path) -> Iterator[subproces
     environment.update(env, PORT=str(port), PYTHONPATH=str(REPO), LOG_LEVEL="INFO")
     with log.open("ab") as sink:
         child = subprocess.Popen(
-            [sys.executable, "-c", "from bot.cli import run; run()"],
+            [sys.executable, "-c", "from bot.cli.main import run; run()"],
             cwd=log.parent,  # no .env here
             env=environment,
             stdout=sink,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.meetings.request import MAX_SUBJECT, MeetingRequest, clean_subject, normalise_subject
+from bot.core.request import MAX_SUBJECT, MeetingRequest, clean_subject, normalise_subject
 
 BASE = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 

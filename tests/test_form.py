@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.meetings.form import (
+from bot.core.form import (
     DURATION_CHOICES,
     FIELDS,
     FormValues,
@@ -24,8 +24,8 @@ from bot.meetings.form import (
     form_values,
     validate_form,
 )
-from bot.meetings.parse import ParsedMeeting, parse_meeting
-from bot.meetings.request import MAX_ATTENDEES, MAX_SUBJECT, MeetingRequest
+from bot.core.parse import ParsedMeeting, parse_meeting
+from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT, MeetingRequest
 from cards.form import FormCard, meeting_form_card
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

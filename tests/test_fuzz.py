@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import CommandName, parse_command
+from bot.core.commands import CommandName, parse_command
 from bot.settings import Settings
-from bot.web import RUNTIME, create_app
+from bot.teams.app import RUNTIME, create_app
 from tests.conftest import FakeChannel, activity
 from tests.flows import FakeTokenService, token_service_app
 from tests.test_inbound_auth import GraphFake

@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.settings import Settings
-from bot.web import create_app
+from bot.teams.app import create_app
 from tests.conftest import FakeChannel, activity
 
 

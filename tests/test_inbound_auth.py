@@ -18,7 +18,7 @@ from bot.sandbox.graph import RECEIVED, FaultInjector, create_graph_sandbox
 from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from bot.settings import Settings
 from bot.storage import StrictMemoryStorage
-from bot.web import create_app
+from bot.teams.app import create_app
 from tests.conftest import FakeChannel, activity
 from tests.flows import FakeTokenService, meeting_cards, token_service_app
 from tests.jwks_fake import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.meetings.ledger import REMEMBERED, SHOWN, holds, shown, with_meeting
+from bot.core.ledger import REMEMBERED, SHOWN, holds, shown, with_meeting
 from bot.storage.items import encode
 
 

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.limits import Decision, RateLimiter, meetings_limit_message
-from bot.meetings.request import MAX_ATTENDEES, MAX_SUBJECT
+from bot.core.limits import Decision, RateLimiter, meetings_limit_message
+from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT
 from tests.conftest import FakeChannel, activity
 from tests.flows import FakeTokenService, meet, meeting_cards, running_bot, token_service_app
 from tests.test_form_flow import FORM, execute

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.obo import (
+from bot.auth.obo import (
     EXPIRY_MARGIN_S,
     Exchanged,
     ExchangeFailed,
@@ -199,7 +199,7 @@ async def test_a_wrong_client_secret_is_misconfiguration(
     failed = _failed(await tokens.exchange("29:megan", CONTOSO, sso("megan")))
 
     assert failed.reason is OboFailure.MISCONFIGURED
-    assert [r.levelno for r in caplog.records if r.name == "bot.obo"] == [logging.ERROR]
+    assert [r.levelno for r in caplog.records if r.name == "bot.auth.obo"] == [logging.ERROR]
 
 
 async def test_an_expired_graph_token_means_a_new_exchange(
@@ -470,7 +470,7 @@ def _exchange_turn(user: str, exchange_id: str) -> Any:
 async def test_sign_in_uses_obo_for_sso_and_answers_412_when_consent_is_missing(
     entra: FakeEntra, tokens: OboTokens
 ) -> None:
-    from bot.signin import SignIn
+    from bot.auth.signin import SignIn
     from bot.storage import Records, StrictMemoryStorage
 
     signin = SignIn(Records(StrictMemoryStorage(), namespace="t"), "graph", sso=tokens)

@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 from referencing.jsonschema import DRAFT4
 
-from bot.package import MANIFEST_DIR, PackageError, build_package, package_command
+from bot.cli.package import MANIFEST_DIR, PackageError, build_package, package_command
 
 REPO = Path(__file__).resolve().parent.parent
 TEAMS_SCHEMAS = REPO / "node_modules" / "@microsoft" / "app-manifest" / "build" / "json-schemas"

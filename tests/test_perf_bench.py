@@ -27,8 +27,8 @@ from bench.targets import (
     meet_command,
     spelled,
 )
-from bot.meetings.form import ValidForm, validate_form
-from bot.meetings.parse import ParsedMeeting, parse_meeting_with
+from bot.core.form import ValidForm, validate_form
+from bot.core.parse import ParsedMeeting, parse_meeting_with
 from tests.flows import running_bot
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)

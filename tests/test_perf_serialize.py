@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 from msrest.exceptions import SerializationError  # type: ignore[attr-defined]
 
 from bot.activity_fast import serialize_activity, serialize_model
-from bot.graph.models import OnlineMeeting
-from bot.meetings.form import form_values
+from bot.core.form import form_values
+from bot.core.online_meeting import OnlineMeeting
 from cards.form import meeting_form_card
 from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card

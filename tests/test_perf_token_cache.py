@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from bot.signin import TOKEN_EXPIRY_MARGIN_S, TokenCache, token_expiry
+from bot.auth.signin import TOKEN_EXPIRY_MARGIN_S, TokenCache, token_expiry
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FakeTokenService,

@@ -18,8 +18,8 @@ from botbuilder.schema import (
     ResourceResponse,
 )
 
-from bot.adapter import _TurnContext
-from bot.web import RUNTIME
+from bot.teams.adapter import _TurnContext
+from bot.teams.app import RUNTIME
 from cards.help import help_card
 from tests.conftest import FakeChannel, activity
 from tests.flows import running_bot

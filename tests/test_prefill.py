@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.meetings.form import DURATION_CHOICES, FormValues, ValidForm, validate_form
-from bot.meetings.parse import ParsedMeeting, parse_meeting
-from bot.meetings.prefill import message_people, message_text, prefill_from_message
-from bot.meetings.request import MAX_SUBJECT
+from bot.core.form import DURATION_CHOICES, FormValues, ValidForm, validate_form
+from bot.core.parse import ParsedMeeting, parse_meeting
+from bot.core.prefill import message_people, message_text, prefill_from_message
+from bot.core.request import MAX_SUBJECT
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)  # a Monday

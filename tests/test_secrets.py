@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.settings import Settings
-from bot.web import KEY, create_app
+from bot.teams.app import KEY, create_app
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FakeTokenService,

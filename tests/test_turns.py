@@ -15,7 +15,7 @@ from botbuilder.schema import (
     Mention,
 )
 
-from bot.handler import MeetBot
+from bot.teams.handler import MeetBot
 
 
 async def turn(adapter: TestAdapter, incoming: Activity | str) -> Activity | None:
@@ -70,7 +70,7 @@ async def test_the_new_meeting_button_routes_to_the_meet_command() -> None:
     async def meet(_context: TurnContext, command: Any) -> None:
         seen.append(command.name)
 
-    from bot.commands import CommandName
+    from bot.core.commands import CommandName
 
     bot.register(CommandName.MEET, meet)
     adapter = TestAdapter(bot.on_turn)

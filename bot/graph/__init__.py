@@ -1,5 +1,15 @@
 """Microsoft Graph `onlineMeetings/createOrGet`: typed models, errors and an aiohttp client."""
 
+from bot.core.online_meeting import (
+    Attendee,
+    AudioConferencing,
+    ChatInfo,
+    CreateOrGetRequest,
+    JoinMeetingIdSettings,
+    MeetingParticipantInfo,
+    MeetingParticipants,
+    OnlineMeeting,
+)
 from bot.graph.client import CreateOrGetResult, GraphClient, OnlineMeetingsApi, RetryPolicy
 from bot.graph.errors import (
     GraphAuthError,
@@ -11,16 +21,6 @@ from bot.graph.errors import (
     GraphThrottledError,
     GraphTimeoutError,
     GraphUnavailableError,
-)
-from bot.graph.models import (
-    Attendee,
-    AudioConferencing,
-    ChatInfo,
-    CreateOrGetRequest,
-    JoinMeetingIdSettings,
-    MeetingParticipantInfo,
-    MeetingParticipants,
-    OnlineMeeting,
 )
 
 __all__ = [

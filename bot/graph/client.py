@@ -18,6 +18,7 @@ import aiohttp
 from pydantic import ValidationError
 from yarl import URL
 
+from bot.core.online_meeting import CreateOrGetRequest, OnlineMeeting
 from bot.fastjson import dumps
 from bot.graph.errors import (
     GraphBadRequestError,
@@ -27,7 +28,6 @@ from bot.graph.errors import (
     GraphUnavailableError,
     error_from_response,
 )
-from bot.graph.models import CreateOrGetRequest, OnlineMeeting
 
 logger = logging.getLogger(__name__)
 

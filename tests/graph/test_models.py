@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from bot.core.online_meeting import to_graph_datetime
 from bot.graph import Attendee, CreateOrGetRequest, OnlineMeeting
-from bot.graph.models import to_graph_datetime
 
 from . import canned
 

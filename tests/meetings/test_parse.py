@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.meetings.parse import (
+from bot.core.parse import (
     MAX_TEXT_CHARS,
     ParsedMeeting,
     ParseError,

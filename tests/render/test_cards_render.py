@@ -14,7 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from bot.calendar import CalendarFiles
+from bot.auth.signin import SignIn
+from bot.core.calendar import CalendarFiles
+from bot.core.form import InvalidForm, validate_form
+from bot.core.online_meeting import CreateOrGetRequest
+from bot.core.request import MeetingRequest
 from bot.graph.client import CreateOrGetResult
 from bot.graph.errors import (
     GraphError,
@@ -23,12 +27,8 @@ from bot.graph.errors import (
     GraphUnavailableError,
     error_from_response,
 )
-from bot.graph.models import CreateOrGetRequest
-from bot.meetings.form import InvalidForm, validate_form
-from bot.meetings.request import MeetingRequest
-from bot.meetings.service import MESSAGE_BUDGET_S, Meetings
-from bot.ports import RecordStore
-from bot.signin import SignIn
+from bot.usecases.meetings import MESSAGE_BUDGET_S, Meetings
+from bot.usecases.ports import RecordStore
 from cards.elements import AdaptiveCard, TextBlock
 from cards.form import meeting_form_card
 from cards.help import help_card, welcome_card

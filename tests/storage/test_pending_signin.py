@@ -11,8 +11,8 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 from botframework.connector.token_api.models import SignInUrlResponse
 
-from bot.meetings.request import MeetingRequest
-from bot.signin import PENDING_LIFETIME_S, SignIn
+from bot.auth.signin import PENDING_LIFETIME_S, SignIn
+from bot.core.request import MeetingRequest
 from bot.storage import ClosableStorage, Records
 
 T0 = 1_800_000_000.0

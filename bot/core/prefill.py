@@ -9,9 +9,9 @@ from datetime import datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
-from bot.meetings.form import DEFAULT_DURATION, DURATION_CHOICES, FormValues, is_object_id
-from bot.meetings.parse import ParsedMeeting, parse_meeting
-from bot.meetings.request import MAX_SUBJECT, clean_subject
+from bot.core.form import DEFAULT_DURATION, DURATION_CHOICES, FormValues, is_object_id
+from bot.core.parse import ParsedMeeting, parse_meeting
+from bot.core.request import MAX_SUBJECT, clean_subject
 
 __all__ = ["message_people", "message_text", "prefill_from_message"]
 

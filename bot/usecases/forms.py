@@ -9,11 +9,12 @@ from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 
-from bot.busy import typing_while_slow
-from bot.meetings.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
-from bot.meetings.prefill import message_people, prefill_from_message
-from bot.meetings.request import MeetingRequest
-from bot.meetings.service import (
+from bot.auth.signin import SignIn
+from bot.core.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
+from bot.core.prefill import message_people, prefill_from_message
+from bot.core.request import MeetingRequest
+from bot.usecases.busy import typing_while_slow
+from bot.usecases.meetings import (
     MESSAGE_BUDGET_S,
     Meetings,
     Outcome,
@@ -21,7 +22,6 @@ from bot.meetings.service import (
     request_in,
     user_zone,
 )
-from bot.signin import SignIn
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import CREATE_MEETING_VERB, meeting_form_card
 from cards.meeting import working_card

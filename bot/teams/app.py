@@ -19,27 +19,27 @@ from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from bot.activity_check import activity_problem, tenant_allowed
 from bot.activity_fast import activity_from_json
-from bot.adapter import Inbound, MeetBotAdapter, Unauthorized
-from bot.calendar import CalendarFiles, ics
-from bot.channel import ChannelClient
-from bot.coalesce import CoalescingMeetingsApi, RecentActivities, activity_key
+from bot.auth.keys import load_or_create_key
+from bot.auth.obo import OboTokens
+from bot.auth.signin import SignIn
+from bot.core.calendar import CalendarFiles, ics
+from bot.core.limits import RateLimiter
+from bot.core.parse import DEFAULT_CULTURE, SUPPORTED_CULTURES, warm_up
 from bot.graph import GraphClient
-from bot.handler import MeetBot, on_turn_error
-from bot.limits import RateLimiter
-from bot.meetings.form_flow import FormFlows
-from bot.meetings.parse import DEFAULT_CULTURE, SUPPORTED_CULTURES, warm_up
-from bot.meetings.service import Meetings
-from bot.obo import OboTokens
+from bot.graph.coalesce import CoalescingMeetingsApi, RecentActivities, activity_key
 from bot.sandbox.graph import create_graph_sandbox
 from bot.sandbox.token_service import TokenSandboxConfig, create_token_sandbox
 from bot.sandbox.tokens import SandboxTokens
-from bot.secrets_file import load_or_create_key
 from bot.settings import SANDBOX_PREFIX, Settings
-from bot.signin import SignIn
 from bot.storage import ClosableStorage, Records, create_storage
-from bot.tasks import BackgroundTasks
+from bot.teams.activity_check import activity_problem, tenant_allowed
+from bot.teams.adapter import Inbound, MeetBotAdapter, Unauthorized
+from bot.teams.channel import ChannelClient
+from bot.teams.handler import MeetBot, on_turn_error
+from bot.usecases.forms import FormFlows
+from bot.usecases.meetings import Meetings
+from bot.usecases.tasks import BackgroundTasks
 
 _log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from bot.meetings.parse_facts import (
+from bot.core.parse_facts import (
     Clock,
     DateFact,
     DurationFact,

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.meetings import parse_recognizer
-from bot.meetings.parse_facts import (
+from bot.core import parse_recognizer
+from bot.core.parse_facts import (
     DURATION_PREPOSITIONS,
     SUPPORTED_CULTURES,
     Clock,
@@ -32,8 +32,8 @@ from bot.meetings.parse_facts import (
     valid_date,
     whole_minutes,
 )
-from bot.meetings.parse_fast import read_fast
-from bot.meetings.parse_recognizer import read_recognized
+from bot.core.parse_fast import read_fast
+from bot.core.parse_recognizer import read_recognized
 
 DEFAULT_CULTURE = SUPPORTED_CULTURES[0]
 

@@ -34,15 +34,15 @@ from botframework.connector.auth import (
 )
 
 from bot.activity_fast import serialize_activity
-from bot.channel import (
+from bot.auth.tokens import TokenServiceClient
+from bot.settings import GOVERNMENT_CHANNEL_SERVICE, Settings
+from bot.teams.channel import (
     AnonymousTokenSource,
     CachedTokenSource,
     ChannelClient,
     TokenSource,
     credential_tokens,
 )
-from bot.settings import GOVERNMENT_CHANNEL_SERVICE, Settings
-from bot.token_service import TokenServiceClient
 
 _log = logging.getLogger(__name__)
 

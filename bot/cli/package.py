@@ -15,7 +15,7 @@ from typing import Any
 
 # The template sits beside the `bot` package in the source tree. An editable install
 # (`pip install -e .`) imports `bot` from there, so this path finds it; a wheel does not ship it.
-MANIFEST_DIR = Path(__file__).resolve().parent.parent / "manifest"
+MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest"
 PACKAGE_NAME = "appPackage.zip"
 APP_ID_PLACEHOLDER = "{{APP_ID}}"
 
@@ -236,7 +236,7 @@ def run_package(args: argparse.Namespace) -> int:
 
 
 def package_command(argv: Sequence[str] | None = None) -> int:
-    """`meetbot package --app-id GUID [--out DIR]` as a function (also `python -m bot.package`)."""
+    """`meetbot package --app-id GUID [--out DIR]` as a function."""
     parser = argparse.ArgumentParser(
         prog="meetbot package", description="Build the Teams app package (appPackage.zip)."
     )

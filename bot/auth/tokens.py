@@ -17,7 +17,7 @@ from botframework.connector.token_api.models import (
     TokenStatus,
 )
 
-from bot.channel import TokenSource
+from bot.teams.channel import TokenSource
 
 _log = logging.getLogger(__name__)
 

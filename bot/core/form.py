@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from bot.meetings.parse import LATE_START_GRACE
-from bot.meetings.parse_facts import MONTH_NAMES, describe_date, describe_length, format_clock
-from bot.meetings.request import MAX_ATTENDEES, MAX_SUBJECT, clean_subject
+from bot.core.parse import LATE_START_GRACE
+from bot.core.parse_facts import MONTH_NAMES, describe_date, describe_length, format_clock
+from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT, clean_subject
 
 __all__ = [
     "DEFAULT_DURATION",

@@ -11,9 +11,9 @@ from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnCon
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 
-from bot.commands import Command, CommandName, parse_command
-from bot.meetings.form_flow import FORM_ACTION, FormFlows
-from bot.meetings.service import RETRY_ACTION, Meetings, is_magic_code
+from bot.core.commands import Command, CommandName, parse_command
+from bot.usecases.forms import FORM_ACTION, FormFlows
+from bot.usecases.meetings import RETRY_ACTION, Meetings, is_magic_code
 from cards.elements import plain
 from cards.help import HELP_ACTION, NEW_MEETING_ACTION, help_card, welcome_card
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.package import add_package_arguments, run_package
+from bot.cli.package import add_package_arguments, run_package
 from bot.settings import Settings
-from bot.web import create_app
+from bot.teams.app import create_app
 
 
 def load_settings() -> Settings:

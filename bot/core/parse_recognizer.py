@@ -11,7 +11,7 @@ from typing import Any
 
 from recognizers_date_time import DateTimeRecognizer  # type: ignore[import-untyped]
 
-from bot.meetings.parse_facts import (
+from bot.core.parse_facts import (
     DURATION_PREPOSITIONS,
     SUPPORTED_CULTURES,
     Clock,

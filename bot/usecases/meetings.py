@@ -18,9 +18,13 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity
 from pydantic import ValidationError
 
-from bot.busy import typing_while_slow
-from bot.calendar import CalendarEvent, CalendarFiles, outlook_link
-from bot.commands import Command
+from bot.auth.signin import MAGIC_CODE, SignIn, token_from_event
+from bot.core.calendar import CalendarEvent, CalendarFiles, outlook_link
+from bot.core.commands import Command
+from bot.core.ledger import Ledger, holds, shown, with_meeting
+from bot.core.limits import RateLimiter, meetings_limit_message
+from bot.core.parse import ParseError, parse_meeting
+from bot.core.request import Attendee, MeetingRequest
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import (
     CreateOrGetRequest,
@@ -28,13 +32,9 @@ from bot.graph import (
     GraphError,
     OnlineMeetingsApi,
 )
-from bot.limits import RateLimiter, meetings_limit_message
-from bot.meetings.ledger import Ledger, holds, shown, with_meeting
-from bot.meetings.parse import ParseError, parse_meeting
-from bot.meetings.request import Attendee, MeetingRequest
-from bot.ports import RecordStore
-from bot.signin import MAGIC_CODE, SignIn, token_from_event
 from bot.storage import ConflictError
+from bot.usecases.busy import typing_while_slow
+from bot.usecases.ports import RecordStore
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card
 

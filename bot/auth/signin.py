@@ -20,9 +20,9 @@ from botbuilder.schema import Activity, CardAction, OAuthCard
 from botframework.connector.auth import UserTokenClient
 from botframework.connector.token_api.models import TokenExchangeRequest
 
-from bot.meetings.request import MeetingRequest
-from bot.obo import ExchangeFailed, SsoExchanger
-from bot.ports import RecordStore
+from bot.auth.obo import ExchangeFailed, SsoExchanger
+from bot.core.request import MeetingRequest
+from bot.usecases.ports import RecordStore
 
 _log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Signing in: the token service, Teams SSO on-behalf-of, pending requests, keys."""

@@ -1,0 +1,1 @@
+"""The `meetbot` command line: run the bot, build the Teams app package."""

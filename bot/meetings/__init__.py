@@ -1,1 +1,0 @@
-"""Meeting requests: parsing, the canonical request and its externalId."""

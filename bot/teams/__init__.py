@@ -1,0 +1,1 @@
+"""The Teams / Bot Framework edge: the only package that imports botbuilder."""

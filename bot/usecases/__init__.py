@@ -1,0 +1,1 @@
+"""The meeting use cases, written against the Protocols in `ports` (no host SDK)."""
