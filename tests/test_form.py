@@ -27,16 +27,13 @@ from bot.core.form import (
 from bot.core.parse import ParsedMeeting, parse_meeting
 from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT, MeetingRequest
 from cards.form import FormCard, meeting_form_card
+from tests.support.form import ALEX, NEW_YORK, NOW, TODAY
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
 KOLKATA = ZoneInfo("Asia/Kolkata")
 ST_JOHNS = ZoneInfo("America/St_Johns")
 TOKYO = ZoneInfo("Asia/Tokyo")
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)  # a Monday
-TODAY = NOW.date()
-ALEX = "5f0e1c2d-1111-4222-8333-944455556666"
 ADELE = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 GOOD: dict[str, Any] = {
     "meetbot": "createMeeting",
