@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import field
 from datetime import date
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import Field, JsonValue
 
 from bot.core.form import (
     DEFAULT_DURATION,
@@ -24,7 +25,6 @@ from cards.elements import (
     Element,
     Spacing,
     TextBlock,
-    card_part,
     plain,
 )
 
@@ -33,7 +33,6 @@ CREATE_MEETING_DATA: Final[Mapping[str, str]] = {"meetbot": CREATE_MEETING_VERB}
 PEOPLE_DATASET: Final = "graph.microsoft.com/users"
 
 
-@card_part
 class _Input(CardPart):
     """What every Adaptive Card input has."""
 
@@ -48,7 +47,6 @@ class _Input(CardPart):
     is_visible: bool | None = None
 
 
-@card_part
 class InputText(_Input):
     type: Literal["Input.Text"] = "Input.Text"
     max_length: int | None = None
@@ -57,7 +55,6 @@ class InputText(_Input):
     regex: str | None = None
 
 
-@card_part
 class _BoundedInput(_Input):
     """Date and time inputs: a value between `min` and `max` (ISO text)."""
 
@@ -65,23 +62,19 @@ class _BoundedInput(_Input):
     max: str | None = None
 
 
-@card_part
 class InputDate(_BoundedInput):
     type: Literal["Input.Date"] = "Input.Date"
 
 
-@card_part
 class InputTime(_BoundedInput):
     type: Literal["Input.Time"] = "Input.Time"
 
 
-@card_part
 class Choice(CardPart):
     title: str
     value: str
 
 
-@card_part
 class DataQuery(CardPart):
     """Teams' dynamic choices; with a graph.microsoft.com/users dataset, the people picker."""
 
@@ -91,13 +84,14 @@ class DataQuery(CardPart):
     skip: int | None = None
 
 
-@card_part
 class InputChoiceSet(CardPart):
     type: Literal["Input.ChoiceSet"] = "Input.ChoiceSet"
     id: str
-    choices: list[Choice] = field(default_factory=list)
+    choices: list[Choice] = Field(default_factory=list)
     # The schema names this property with a dot, at the same level as `choices`, not nested.
-    choices_data: DataQuery | None = field(default=None, metadata={"wire": "choices.data"})
+    choices_data: DataQuery | None = Field(
+        default=None, validation_alias="choices.data", serialization_alias="choices.data"
+    )
     is_multi_select: bool | None = None
     style: Literal["compact", "expanded", "filtered"] | None = None
     label: str | None = None
@@ -112,13 +106,13 @@ class InputChoiceSet(CardPart):
 
 
 FormElement = Element | InputText | InputDate | InputTime | InputChoiceSet
+AnyFormElement = Annotated[FormElement, Field(discriminator="type")]
 
 
-@card_part
 class FormCard(AdaptiveCard):
     """An AdaptiveCard whose body may also hold inputs."""
 
-    body: list[FormElement] = field(default_factory=list)  # type: ignore[assignment]
+    body: list[AnyFormElement] = Field(default_factory=list)  # type: ignore[assignment]
 
 
 def _error(field: str | None, message: str) -> TextBlock:
@@ -254,7 +248,7 @@ def meeting_form_card(
         body.append(element)
         if name in errors:
             body.append(_error(name, errors[name]))
-    data = dict(CREATE_MEETING_DATA)
+    data: dict[str, JsonValue] = dict(CREATE_MEETING_DATA)
     submit = ActionSubmit(title="Create meeting", data=data, style="positive")
     action: Action = (
         submit

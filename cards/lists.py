@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.ledger import SHOWN
 from cards.elements import (
     ActionOpenUrl,
     ActionSet,
@@ -17,17 +18,15 @@ from cards.elements import (
 )
 from cards.meeting import when_text
 
-MAX_SHOWN = 10
-
 
 def meeting_list_card(
     meetings: list[dict[str, Any]], zone: ZoneInfo, *, older: int = 0
 ) -> dict[str, Any]:
-    """The newest meetings (the first `MAX_SHOWN` are shown) and a count of `older` ones."""
+    """The newest meetings (the first `SHOWN` are shown) and a count of `older` ones."""
     body: list[Element] = [
         TextBlock(text="Meetings in this conversation", size="medium", weight="bolder")
     ]
-    for entry in meetings[:MAX_SHOWN]:
+    for entry in meetings[:SHOWN]:
         start = datetime.fromisoformat(entry["start"])
         end = datetime.fromisoformat(entry["end"])
         body.append(
@@ -41,7 +40,7 @@ def meeting_list_card(
                 ],
             )
         )
-    older += max(len(meetings) - MAX_SHOWN, 0)
+    older += max(len(meetings) - SHOWN, 0)
     if older:
         body.append(TextBlock(text=f"…and {older} older.", is_subtle=True))
     return AdaptiveCard(body=body).to_dict()

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.lists import MAX_SHOWN
-
 Ledger = dict[str, Any]
 
-SHOWN = MAX_SHOWN  # the `list` card shows these, with Join buttons
+SHOWN = 10  # the `list` card shows these, with Join buttons
 REMEMBERED = 50  # of these, asking again for one is not a new meeting to the rate limit
 
 
