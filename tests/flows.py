@@ -1,22 +1,31 @@
-"""Helpers for flow tests: the bot on a real loopback port, and a token-service fake at the wire."""
+"""Helpers for flow tests: the bot on a real loopback port, token-service and Graph fakes at the
+wire, sign-in as a person does it, and the meeting form as Teams submits it."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.sandbox.graph import RECEIVED, FaultInjector, create_graph_sandbox
+from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from bot.settings import Settings
+from bot.storage import StrictMemoryStorage
 from bot.teams.app import KEY, RUNTIME, create_app
 from tests.conftest import FakeChannel, activity
+from tests.support.cards import FULL
+
+Middleware = Callable[..., Awaitable[web.StreamResponse]]
 
 SIGNIN_LINK = re.compile(r"http://[^\"' ]+/sandbox/token/signin/[A-Za-z0-9_-]+")
 
@@ -182,4 +191,96 @@ def token_service_app(ref: list[FakeTokenService]) -> web.Application:
     app.router.add_get("/api/botsignin/GetSignInResource", sign_in_resource)
     app.router.add_post("/api/usertoken/exchange", exchange)
     app.router.add_delete("/api/usertoken/SignOut", sign_out)
+    return app
+
+
+async def sign_in_on_the_sandbox_page(session: aiohttp.ClientSession, link: str) -> str:
+    """What a person does in the browser: open the link, keep the name, submit, read the code."""
+    async with session.get(link) as page:
+        assert page.status == 200
+        html = await page.text()
+    assert "Sign in as" in html
+    async with session.post(
+        link, data={"name": "Megan Bowen", "email": "megan@contoso.com"}
+    ) as done:
+        assert done.status == 200
+        text = await done.text()
+    match = re.search(r'id="code">(\d{6})<', text)
+    assert match, text
+    return match.group(1)
+
+
+def sandbox_token(key: bytes, *, lifetime_s: int = 3600, upn: str = "megan@contoso.com") -> str:
+    identity = SandboxIdentity(
+        tenant_id="tenant-1",
+        object_id="5f0e0000-user",
+        upn=upn,
+        display_name="Megan Bowen",
+        scopes=frozenset({"OnlineMeetings.ReadWrite"}),
+    )
+    return SandboxTokens(key).issue(identity, lifetime_s=lifetime_s)
+
+
+class GraphFake:
+    """The Graph sandbox on its own loopback server, with its own signing key."""
+
+    def __init__(
+        self, faults: FaultInjector | None = None, middlewares: Sequence[Middleware] = ()
+    ) -> None:
+        self.tokens = SandboxTokens(secrets.token_bytes(32))
+        self.sandbox = create_graph_sandbox(StrictMemoryStorage(), self.tokens, faults=faults)
+        self.app = web.Application(middlewares=list(middlewares))
+        self.app.add_subapp("/graph", self.sandbox)
+        self.url = ""
+
+    def calls(self) -> int:
+        return len(self.sandbox[RECEIVED])
+
+    def external_ids(self) -> set[str]:
+        """Distinct meetings asked for: createOrGet makes at most one per externalId."""
+        return {r.json["externalId"] for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)}
+
+    def user_token(self) -> str:
+        identity = SandboxIdentity(
+            tenant_id="tenant-1",
+            object_id="5f0e0000-user",
+            upn="megan@contoso.com",
+            display_name="Megan Bowen",
+            scopes=frozenset({"OnlineMeetings.ReadWrite"}),
+        )
+        return self.tokens.issue(identity)
+
+
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+FORM = {
+    "subject": "Design review",
+    "date": TOMORROW,
+    "startTime": "15:00",
+    "durationMinutes": "45",
+    "attendees": "",
+    "attendeeEmails": "adele@contoso.com",
+}
+
+
+def execute(channel: FakeChannel, data: dict[str, Any]) -> dict[str, Any]:
+    return activity(
+        channel.url,
+        kind="invoke",
+        text=None,
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "createMeeting", "data": data}},
+    )
+
+
+def slow_graph(delay_s: float, seen: list[float]) -> web.Application:
+    """A Graph stand-in that takes its time before answering with a new meeting."""
+
+    async def create_or_get(request: web.Request) -> web.Response:
+        seen.append(asyncio.get_running_loop().time())
+        await request.read()
+        await asyncio.sleep(delay_s)
+        return web.json_response(FULL, status=201)
+
+    app = web.Application()
+    app.router.add_post("/v1.0/me/onlineMeetings/createOrGet", create_or_get)
     return app

@@ -28,6 +28,7 @@ from bot.sandbox.graph import FaultInjector
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FakeTokenService,
+    GraphFake,
     free_port,
     join_url,
     meet,
@@ -35,7 +36,6 @@ from tests.flows import (
     running_bot,
     token_service_app,
 )
-from tests.test_inbound_auth import GraphFake
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
 USER = "29:user-1"

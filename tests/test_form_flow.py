@@ -4,44 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
+    FORM,
+    TOMORROW,
     FakeTokenService,
     RunningBot,
+    execute,
     join_url,
     meet,
     meeting_cards,
     oauth_cards,
     running_bot,
+    sandbox_token,
+    slow_graph,
 )
-from tests.test_cards import FULL
-from tests.test_signin_flow import sandbox_token
-
-TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-FORM = {
-    "subject": "Design review",
-    "date": TOMORROW,
-    "startTime": "15:00",
-    "durationMinutes": "45",
-    "attendees": "",
-    "attendeeEmails": "adele@contoso.com",
-}
-
-
-def execute(channel: FakeChannel, data: dict[str, Any]) -> dict[str, Any]:
-    return activity(
-        channel.url,
-        kind="invoke",
-        text=None,
-        name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": "createMeeting", "data": data}},
-    )
 
 
 def submit(channel: FakeChannel, data: dict[str, Any], form_id: str = "form-1") -> dict[str, Any]:
@@ -242,20 +223,6 @@ async def test_submit_action_posts_the_meeting_and_closes_the_dialog(
         assert response.status == 200
         assert await response.json() == {}
         assert meeting_cards(channel)[0]["body"][0]["text"] == "Meeting created"
-
-
-def slow_graph(delay_s: float, seen: list[float]) -> web.Application:
-    """A Graph stand-in that takes its time before answering with a new meeting."""
-
-    async def create_or_get(request: web.Request) -> web.Response:
-        seen.append(asyncio.get_running_loop().time())
-        await request.read()
-        await asyncio.sleep(delay_s)
-        return web.json_response(FULL, status=201)
-
-    app = web.Application()
-    app.router.add_post("/v1.0/me/onlineMeetings/createOrGet", create_or_get)
-    return app
 
 
 async def test_a_slow_graph_still_gets_the_invoke_answered_in_time(

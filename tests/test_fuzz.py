@@ -21,8 +21,7 @@ from bot.core.commands import CommandName, parse_command
 from bot.settings import Settings
 from bot.teams.app import RUNTIME, create_app
 from tests.conftest import FakeChannel, activity
-from tests.flows import FakeTokenService, token_service_app
-from tests.test_inbound_auth import GraphFake
+from tests.flows import FakeTokenService, GraphFake, token_service_app
 
 # The app warms its Spanish and French parsers in a thread for ~2 s after start; the regex
 # module trims its pattern cache with `random.sample` there, which Hypothesis notices

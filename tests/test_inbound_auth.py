@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.sandbox.graph import RECEIVED, FaultInjector, create_graph_sandbox
-from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from bot.settings import Settings
-from bot.storage import StrictMemoryStorage
 from bot.teams.app import create_app
 from tests.conftest import FakeChannel, activity
-from tests.flows import FakeTokenService, meeting_cards, token_service_app
+from tests.flows import FakeTokenService, GraphFake, meeting_cards, token_service_app
 from tests.jwks_fake import (
     APP_ID,
     APP_PASSWORD,
@@ -38,37 +33,6 @@ USER = "29:user-1"
 Client = TestClient[Any, Any]
 MakeClient = Callable[..., Awaitable[Client]]
 MakeServer = Callable[..., Awaitable[TestServer]]
-Middleware = Callable[..., Awaitable[web.StreamResponse]]
-
-
-class GraphFake:
-    """The Graph sandbox on its own loopback server, with its own signing key."""
-
-    def __init__(
-        self, faults: FaultInjector | None = None, middlewares: Sequence[Middleware] = ()
-    ) -> None:
-        self.tokens = SandboxTokens(secrets.token_bytes(32))
-        self.sandbox = create_graph_sandbox(StrictMemoryStorage(), self.tokens, faults=faults)
-        self.app = web.Application(middlewares=list(middlewares))
-        self.app.add_subapp("/graph", self.sandbox)
-        self.url = ""
-
-    def calls(self) -> int:
-        return len(self.sandbox[RECEIVED])
-
-    def external_ids(self) -> set[str]:
-        """Distinct meetings asked for: createOrGet makes at most one per externalId."""
-        return {r.json["externalId"] for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)}
-
-    def user_token(self) -> str:
-        identity = SandboxIdentity(
-            tenant_id="tenant-1",
-            object_id="5f0e0000-user",
-            upn="megan@contoso.com",
-            display_name="Megan Bowen",
-            scopes=frozenset({"OnlineMeetings.ReadWrite"}),
-        )
-        return self.tokens.issue(identity)
 
 
 @pytest.fixture

@@ -13,9 +13,16 @@ from hypothesis import strategies as st
 from bot.core.limits import Decision, RateLimiter, meetings_limit_message
 from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT
 from tests.conftest import FakeChannel, activity
-from tests.flows import FakeTokenService, meet, meeting_cards, running_bot, token_service_app
-from tests.test_form_flow import FORM, execute
-from tests.test_signin_flow import sandbox_token
+from tests.flows import (
+    FORM,
+    FakeTokenService,
+    execute,
+    meet,
+    meeting_cards,
+    running_bot,
+    sandbox_token,
+    token_service_app,
+)
 
 
 class Clock:

@@ -19,10 +19,10 @@ from tests.flows import (
     meet,
     meeting_cards,
     running_bot,
+    sandbox_token,
+    slow_graph,
 )
-from tests.test_cards import FULL
-from tests.test_form_flow import slow_graph
-from tests.test_signin_flow import sandbox_token
+from tests.support.cards import FULL
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
 

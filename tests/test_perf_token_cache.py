@@ -16,8 +16,8 @@ from tests.flows import (
     meeting_cards,
     oauth_cards,
     running_bot,
+    sandbox_token,
 )
-from tests.test_signin_flow import sandbox_token
 
 USER = "29:user-1"
 

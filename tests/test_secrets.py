@@ -19,10 +19,12 @@ from bot.teams.app import KEY, create_app
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FakeTokenService,
+    GraphFake,
     meet,
     meeting_cards,
     oauth_cards,
     running_bot,
+    sign_in_on_the_sandbox_page,
     token_service_app,
 )
 from tests.jwks_fake import (
@@ -32,8 +34,6 @@ from tests.jwks_fake import (
     CHANNEL_ISSUER,
     identity_provider,
 )
-from tests.test_inbound_auth import GraphFake
-from tests.test_signin_flow import sign_in_on_the_sandbox_page
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
 OTHER = "meet Budget sync tomorrow at 4pm for 30 minutes"

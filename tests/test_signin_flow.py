@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     SIGNIN_LINK,
@@ -21,25 +18,11 @@ from tests.flows import (
     meeting_cards,
     oauth_cards,
     running_bot,
+    sandbox_token,
+    sign_in_on_the_sandbox_page,
 )
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
-
-
-async def sign_in_on_the_sandbox_page(session: aiohttp.ClientSession, link: str) -> str:
-    """What a person does in the browser: open the link, keep the name, submit, read the code."""
-    async with session.get(link) as page:
-        assert page.status == 200
-        html = await page.text()
-    assert "Sign in as" in html
-    async with session.post(
-        link, data={"name": "Megan Bowen", "email": "megan@contoso.com"}
-    ) as done:
-        assert done.status == 200
-        text = await done.text()
-    match = re.search(r'id="code">(\d{6})<', text)
-    assert match, text
-    return match.group(1)
 
 
 async def test_local_mode_end_to_end_sign_in_page_code_meeting(channel: FakeChannel) -> None:
@@ -95,17 +78,6 @@ async def test_the_card_links_an_ics_file_served_by_the_bot(channel: FakeChannel
         tampered = urls["Download .ics"].replace(".ics", "x.ics")
         async with bot.session.get(tampered) as response:
             assert response.status == 404
-
-
-def sandbox_token(key: bytes, *, lifetime_s: int = 3600, upn: str = "megan@contoso.com") -> str:
-    identity = SandboxIdentity(
-        tenant_id="tenant-1",
-        object_id="5f0e0000-user",
-        upn=upn,
-        display_name="Megan Bowen",
-        scopes=frozenset({"OnlineMeetings.ReadWrite"}),
-    )
-    return SandboxTokens(key).issue(identity, lifetime_s=lifetime_s)
 
 
 async def test_oauth_card_then_magic_code_resumes(

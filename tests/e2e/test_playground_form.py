@@ -6,9 +6,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playground import PlaygroundChat
+from playground import PlaygroundChat, sign_in
 from playwright.async_api import Locator
-from test_playground_meeting import sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -5,32 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from playground import PlaygroundChat
+from playground import PlaygroundChat, sign_in
 from playwright.async_api import Locator
 
 pytestmark = pytest.mark.e2e
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
 MEETING_ID = re.compile(r"Meeting ID\s+(\d{3} \d{3} \d{3} \d{3})")
-
-
-async def sign_in(chat: PlaygroundChat, shot: str) -> Locator:
-    """Answer the OAuth card as a person does: the sandbox page, then the code in the chat."""
-    await chat.wait_for_bot_message(re.compile("sign in", re.IGNORECASE))
-    await chat.screenshot(f"{shot}-signin-card")
-    window = await chat.click_sign_in()
-    assert "/sandbox/token/signin/" in window.url
-    page = window.page
-    await page.get_by_role("heading", name="Sign in as …").wait_for()
-    await page.screenshot(path=str(chat.screenshot_dir / f"{shot}-sandbox-page.png"))
-    await page.get_by_role("button", name="Sign in").click()
-    code = (await page.locator("#code").inner_text()).strip()
-    assert re.fullmatch(r"\d{6}", code)
-    await page.screenshot(path=str(chat.screenshot_dir / f"{shot}-sandbox-code.png"))
-    await page.close()
-    # Group chats and channels only deliver messages that @mention the bot, codes included.
-    await chat.send(code, mention=None if chat.kind == "personal" else chat.bot_name)
-    return await chat.wait_for_bot_message("Meeting created", timeout=20)
 
 
 async def meeting_id(message: Locator) -> str:
