@@ -35,8 +35,8 @@ from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card
 from cards.meeting import meeting_card, working_card
 from tests.e2e.playground import CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT, is_loopback_url
-from tests.test_cards import ALL_CARDS, BARE, END, FULL, START, view
-from tests.test_form import ALEX, NEW_YORK, NOW, TODAY
+from tests.support.cards import ALL_CARDS, BARE, END, FULL, START, view
+from tests.support.form import ALEX, NEW_YORK, NOW, TODAY
 
 if TYPE_CHECKING:
     from botbuilder.core import TurnContext
