@@ -6,8 +6,8 @@ import asyncio
 import logging
 
 import pytest
-from botbuilder.schema import Activity, ActivityTypes
 
+from bot.core.ports import Message
 from bot.usecases.busy import typing_while_slow
 
 
@@ -19,20 +19,25 @@ class Recorder:
         self._send_takes = send_takes
         self._fails = fails
 
-    async def send_activity(self, activity_or_text: Activity) -> None:
+    async def send(self, message: Message) -> str | None:
+        raise AssertionError(f"only typing indicators are sent here, not {message}")
+
+    async def update(self, message_id: str, message: Message) -> None:
+        raise AssertionError(f"nothing is updated here, not {message_id}")
+
+    async def typing(self) -> None:
         if self._fails:
             raise ConnectionError("the channel is down")
-        kind = ActivityTypes(activity_or_text.type).value
-        self.events.append(f"{kind} sending")
+        self.events.append("typing sending")
         await asyncio.sleep(self._send_takes)
-        self.events.append(f"{kind} sent")
+        self.events.append("typing sent")
 
 
 async def test_work_quicker_than_the_delay_sends_no_typing() -> None:
     recorder = Recorder()
     async with typing_while_slow(recorder, delay=0.2, period=0.05):
         await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)  # the cancelled timer must not fire later either
+    await asyncio.sleep(0.3)  # the stopped indicator must not fire later either
     assert recorder.events == []
 
 

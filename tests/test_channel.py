@@ -12,7 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from bot.teams.channel import AnonymousTokenSource, ChannelClient
+from bot.auth.app_tokens import AnonymousTokenSource
+from bot.teams.channel import ChannelClient
 
 CONVERSATIONS = [
     "a:1Xyz-AbC_09",

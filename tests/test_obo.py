@@ -6,6 +6,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from bot.auth.obo import (
     OboTokens,
     SsoExchanger,
 )
+from bot.auth.signin import ExchangeRefused, SignIn
+from bot.core.ports import Turn
 from bot.settings import Settings
+from bot.storage import Records, StrictMemoryStorage
 from tests.aad_fake import (
     Answer,
     FakeEntra,
@@ -32,6 +36,7 @@ from tests.aad_fake import (
     issued,
     loopback_tls,
 )
+from tests.support.ports import ORIGIN, PortTurn
 
 APP_ID = "00000000-0000-0000-0000-00000000b07a"
 SECRET = "app-secret-never-logged"
@@ -449,39 +454,28 @@ async def test_from_settings_uses_the_bot_registration_and_graph_scopes(
     assert [r.tenant for r in entra.token_requests] == [FABRIKAM]
 
 
-def _exchange_turn(user: str, exchange_id: str) -> Any:
-    """A Teams `signin/tokenExchange` turn with no token service in it at all."""
-    from botbuilder.core import TurnContext
-    from botbuilder.core.adapters import TestAdapter
-    from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
-
-    activity = Activity(
-        type="invoke",
-        name="signin/tokenExchange",
-        channel_id="msteams",
-        from_property=ChannelAccount(id=f"29:{user}"),
-        recipient=ChannelAccount(id="28:bot"),
-        conversation=ConversationAccount(id="a:1", tenant_id=CONTOSO),
-        value={"id": exchange_id, "connectionName": "graph", "token": sso(user)},
-    )
-    return TurnContext(TestAdapter(), activity)
+def _exchange(user: str, exchange_id: str) -> tuple[Turn, dict[str, Any]]:
+    """A Teams `signin/tokenExchange` turn, and its value, with a token service that has no
+    token for anyone: what the user gets comes from OBO."""
+    turn = PortTurn(origin=replace(ORIGIN, user_id=f"29:{user}", tenant_id=CONTOSO)).turn()
+    return turn, {"id": exchange_id, "connectionName": "graph", "token": sso(user)}
 
 
 async def test_sign_in_uses_obo_for_sso_and_answers_412_when_consent_is_missing(
     entra: FakeEntra, tokens: OboTokens
 ) -> None:
-    from bot.auth.signin import SignIn
-    from bot.storage import Records, StrictMemoryStorage
-
     signin = SignIn(Records(StrictMemoryStorage(), namespace="t"), "graph", sso=tokens)
     entra.answers[sso("megan")] = issued("graph-token-megan")
-    assert await signin.exchange(_exchange_turn("megan", "x-1")) == "graph-token-megan"
-    # Later turns find the token in the OBO cache: no token service is asked (none exists here).
-    assert await signin.token(_exchange_turn("megan", "x-2")) == "graph-token-megan"
+    assert await signin.exchange(*_exchange("megan", "x-1")) == "graph-token-megan"
+    # Later turns find the token in the OBO cache: the token service (none) is not asked.
+    later, _ = _exchange("megan", "x-2")
+    assert await signin.token(later) == "graph-token-megan"
 
     entra.answers[sso("adele")] = consent_required()
-    refused = await signin.exchange(_exchange_turn("adele", "x-3"))
-    assert not isinstance(refused, str)
-    assert refused.status == 412
-    assert refused.body["id"] == "x-3"
-    assert refused.body["connectionName"] == "graph"
+    refused = await signin.exchange(*_exchange("adele", "x-3"))
+    assert isinstance(refused, ExchangeRefused)
+    answer = refused.answer()
+    assert answer.status == 412
+    assert answer.body is not None
+    assert answer.body["id"] == "x-3"
+    assert answer.body["connectionName"] == "graph"

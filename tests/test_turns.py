@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -15,7 +16,25 @@ from botbuilder.schema import (
     Mention,
 )
 
+from bot.auth.tokens import TokenServiceClient
+from bot.core.ports import Turn
 from bot.teams.handler import MeetBot
+from bot.teams.turns import Turns
+
+
+def _bot() -> MeetBot:
+    """The handler with no use cases behind it: help, unknown text and the welcome."""
+
+    async def no_token_service(_context: TurnContext) -> TokenServiceClient:
+        raise AssertionError("these turns need no token service")
+
+    def no_later_work(_work: Coroutine[Any, Any, None]) -> None:
+        raise AssertionError("these turns leave no work for later")
+
+    async def no_continuation(*_args: Any) -> None:
+        raise AssertionError("these turns continue no conversation")
+
+    return MeetBot(Turns("graph", no_token_service, no_continuation, no_later_work))
 
 
 async def turn(adapter: TestAdapter, incoming: Activity | str) -> Activity | None:
@@ -32,7 +51,7 @@ def _card_title(activity: Activity) -> str:
 
 
 async def test_help_replies_with_the_help_card() -> None:
-    adapter = TestAdapter(MeetBot().on_turn)
+    adapter = TestAdapter(_bot().on_turn)
     reply = await turn(adapter, "help")
     assert reply is not None
     assert reply.attachments[0].content_type == "application/vnd.microsoft.card.adaptive"
@@ -40,7 +59,7 @@ async def test_help_replies_with_the_help_card() -> None:
 
 
 async def test_unknown_text_gets_a_hint_that_quotes_it_escaped() -> None:
-    adapter = TestAdapter(MeetBot().on_turn)
+    adapter = TestAdapter(_bot().on_turn)
     reply = await turn(adapter, "[dance](https://evil.example)")
     assert reply is not None
     assert "help" in reply.text
@@ -49,7 +68,7 @@ async def test_unknown_text_gets_a_hint_that_quotes_it_escaped() -> None:
 
 
 async def test_the_bots_own_mention_is_stripped() -> None:
-    adapter = TestAdapter(MeetBot().on_turn)
+    adapter = TestAdapter(_bot().on_turn)
     bot = ChannelAccount(id="bot", name="MeetBot")
     mention = Mention(mentioned=bot, text="<at>MeetBot</at>", type="mention")
     message = Activity(
@@ -65,9 +84,9 @@ async def test_the_bots_own_mention_is_stripped() -> None:
 
 async def test_the_new_meeting_button_routes_to_the_meet_command() -> None:
     seen: list[str] = []
-    bot = MeetBot()
+    bot = _bot()
 
-    async def meet(_context: TurnContext, command: Any) -> None:
+    async def meet(_turn: Turn, command: Any) -> None:
         seen.append(command.name)
 
     from bot.core.commands import CommandName
@@ -88,20 +107,20 @@ def _members_added(conversation_type: str, *member_ids: str) -> Activity:
 
 
 async def test_welcome_when_installed_in_a_group_chat() -> None:
-    adapter = TestAdapter(MeetBot().on_turn)
+    adapter = TestAdapter(_bot().on_turn)
     reply = await turn(adapter, _members_added("groupChat", "bot"))
     assert reply is not None
     assert _card_title(reply) == "Hi, I'm MeetBot"
 
 
 async def test_no_welcome_spam_when_someone_joins_a_team() -> None:
-    adapter = TestAdapter(MeetBot().on_turn)
+    adapter = TestAdapter(_bot().on_turn)
     await turn(adapter, _members_added("channel", "29:new-colleague"))
     assert not adapter.activity_buffer
 
 
 async def test_welcome_in_personal_chat() -> None:
-    adapter = TestAdapter(MeetBot().on_turn)
+    adapter = TestAdapter(_bot().on_turn)
     reply = await turn(adapter, _members_added("personal", "29:user"))
     assert reply is not None
     assert _card_title(reply) == "Hi, I'm MeetBot"

@@ -15,14 +15,10 @@ from http import HTTPStatus
 from typing import Any
 
 import jwt
-from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
-from botbuilder.schema import Activity, CardAction, OAuthCard
-from botframework.connector.auth import UserTokenClient
-from botframework.connector.token_api.models import TokenExchangeRequest
 
 from bot.auth.obo import ExchangeFailed, SsoExchanger
+from bot.core.ports import InvokeAnswer, Message, Origin, RecordStore, SignInCard, Turn
 from bot.core.request import MeetingRequest
-from bot.usecases.ports import RecordStore
 
 _log = logging.getLogger(__name__)
 
@@ -34,7 +30,7 @@ TOKEN_EXPIRY_MARGIN_S = 5 * 60
 TOKEN_CACHE_SIZE = 10_000
 
 # What to do with a token once it arrives: the meeting use case, given the pending request.
-Resume = Callable[[TurnContext, str, MeetingRequest, tuple[str, ...]], Awaitable[None]]
+Resume = Callable[[Turn, str, MeetingRequest, tuple[str, ...]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -46,13 +42,8 @@ class Pending:
     notes: tuple[str, ...] = ()
 
 
-def _user(context: TurnContext) -> str:
-    account = context.activity.from_property
-    return str(account.id if account else "")
-
-
-def _token_key(context: TurnContext, connection: str) -> tuple[str, str, str]:
-    return (context.activity.channel_id or "", _user(context), connection)
+def _token_key(origin: Origin, connection: str) -> tuple[str, str, str]:
+    return (origin.channel_id, origin.user_id, connection)
 
 
 def token_expiry(token: str, expiration: object) -> float | None:
@@ -115,11 +106,33 @@ class TokenCache:
         return len(self._tokens)
 
 
-def pending_key(context: TurnContext) -> str:
-    activity = context.activity
-    parts = [activity.channel_id or "", _user(context), activity.conversation.id]
+def pending_key(origin: Origin) -> str:
+    parts = [origin.channel_id, origin.user_id, origin.conversation_id]
     digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
     return f"pending/{digest}"
+
+
+@dataclass(frozen=True)
+class ExchangeRefused:
+    """Teams SSO could not be completed: answer 412 so Teams shows the sign-in button."""
+
+    exchange_id: str
+    connection_name: str
+    detail: str
+
+    def answer(self) -> InvokeAnswer:
+        return InvokeAnswer(
+            status=int(HTTPStatus.PRECONDITION_FAILED),
+            body={
+                "id": self.exchange_id,
+                "connectionName": self.connection_name,
+                "failureDetail": self.detail,
+            },
+        )
+
+
+class ExchangeDuplicate:
+    """Another client of the same user already sent this exchange: answer it with 200."""
 
 
 class SignIn:
@@ -139,126 +152,104 @@ class SignIn:
         self._tokens = TokenCache(clock)
         self._sso = sso
 
-    @staticmethod
-    def _client(context: TurnContext) -> UserTokenClient:
-        client: UserTokenClient = context.turn_state[context.adapter.USER_TOKEN_CLIENT_KEY]
-        return client
+    @property
+    def connection_name(self) -> str:
+        return self._connection
 
-    async def token(self, context: TurnContext, magic_code: str | None = None) -> str | None:
+    async def token(self, turn: Turn, magic_code: str | None = None) -> str | None:
         """The user's token: from this process's cache while it is valid, else the token
         service's (a magic code always goes to the token service)."""
-        key = _token_key(context, self._connection)
+        origin = turn.origin
+        key = _token_key(origin, self._connection)
         if magic_code is None:
             cached = self._tokens.get(key)
             if cached is not None:
                 return cached
             if self._sso is not None:
-                exchanged = await self._sso.token(_user(context))
+                exchanged = await self._sso.token(origin.user_id)
                 if exchanged is not None:
                     return exchanged
-        response = await self._client(context).get_user_token(
-            _user(context), self._connection, context.activity.channel_id, magic_code
-        )
-        token = getattr(response, "token", None)
-        if not isinstance(token, str) or not token:
+        issued = await turn.tokens.get(magic_code)
+        if issued is None or not issued.token:
             self._tokens.forget(key)
             return None
-        self._tokens.put(key, token, token_expiry(token, getattr(response, "expiration", None)))
-        return token
+        self._tokens.put(key, issued.token, token_expiry(issued.token, issued.expiration))
+        return issued.token
 
-    def forget_token(self, context: TurnContext) -> None:
+    def forget_token(self, origin: Origin) -> None:
         """Stop using the cached token (Graph refused it, or a new one arrived elsewhere)."""
-        self._tokens.forget(_token_key(context, self._connection))
+        self._tokens.forget(_token_key(origin, self._connection))
         if self._sso is not None:
-            self._sso.forget(_user(context))
+            self._sso.forget(origin.user_id)
 
-    async def sign_out(self, context: TurnContext) -> None:
+    async def sign_out(self, turn: Turn) -> None:
         # Forgotten first, so a failing token service call cannot leave it in use.
-        self.forget_token(context)
-        await self._client(context).sign_out_user(
-            _user(context), self._connection, context.activity.channel_id
-        )
+        self.forget_token(turn.origin)
+        await turn.tokens.sign_out()
 
     async def prompt(
-        self, context: TurnContext, request: MeetingRequest, notes: tuple[str, ...] = ()
+        self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...] = ()
     ) -> None:
         """Remember the request, then send the OAuth card."""
         await self._records.put(
-            pending_key(context),
+            pending_key(turn.origin),
             {
                 "request": request.model_dump(mode="json"),
                 "notes": list(notes),
                 "created_at": self._clock(),
             },
         )
-        resource = await self._sign_in_resource(context)
-        exchange = resource.token_exchange_resource
-        card = OAuthCard(
-            text="Sign in to Microsoft Teams so I can create the meeting for you.",
-            connection_name=self._connection,
-            buttons=[CardAction(type="signin", title="Sign in", value=resource.sign_in_link)],
-            token_exchange_resource=(
-                {"id": exchange.id, "uri": exchange.uri, "providerId": exchange.provider_id}
-                if exchange
-                else None
-            ),
-        )
-        await context.send_activity(
-            MessageFactory.attachment(
-                CardFactory.oauth_card(card),
+        resource = await turn.tokens.sign_in_resource()
+        await turn.conversation.send(
+            Message(
                 text="Please sign in, then I'll create your meeting.",
+                signin=SignInCard(
+                    text="Sign in to Microsoft Teams so I can create the meeting for you.",
+                    connection_name=self._connection,
+                    link=resource.link,
+                    exchange=resource.exchange,
+                ),
             )
         )
 
-    async def _sign_in_resource(self, context: TurnContext) -> Any:
-        return await self._client(context).get_sign_in_resource(
-            self._connection, context.activity, None
-        )
-
-    async def sign_in_link(self, context: TurnContext) -> str:
-        """A link to sign in with, for answers that carry no OAuth card (message extensions)."""
-        return str((await self._sign_in_resource(context)).sign_in_link)
-
-    async def exchange(self, context: TurnContext) -> str | InvokeResponse:
-        """Teams SSO: exchange once per exchange id; 412 tells Teams to show the sign-in button."""
-        value = context.activity.value if isinstance(context.activity.value, dict) else {}
+    async def exchange(self, turn: Turn, value: Any) -> str | ExchangeRefused | ExchangeDuplicate:
+        """Teams SSO (`signin/tokenExchange`): exchange once per exchange id."""
+        value = value if isinstance(value, dict) else {}
         exchange_id, sso_token = value.get("id"), value.get("token")
         if not isinstance(exchange_id, str) or not isinstance(sso_token, str):
-            return _precondition_failed(exchange_id, self._connection, "no token to exchange")
+            return self._refused(exchange_id, "no token to exchange")
         # Teams sends one exchange per signed-in client: only the first may proceed.
         digest = hashlib.sha256(exchange_id.encode()).hexdigest()[:40]
         if not await self._records.create(f"sso/{digest}", {"at": self._clock()}):
-            return InvokeResponse(status=200, body={})
+            return ExchangeDuplicate()
+        origin = turn.origin
         if self._sso is not None:
             # AUTH_MODE=obo: the bot exchanges the SSO token itself (MSAL on-behalf-of).
-            result = await self._sso.exchange(_user(context), _sso_tenant(context), sso_token)
+            result = await self._sso.exchange(origin.user_id, origin.tenant_id, sso_token)
             if isinstance(result, ExchangeFailed):
                 await self._records.delete(f"sso/{digest}")
-                return _precondition_failed(exchange_id, self._connection, result.detail)
+                return self._refused(exchange_id, result.detail)
             return result.token
         try:
-            response = await self._client(context).exchange_token(
-                _user(context),
-                self._connection,
-                context.activity.channel_id,
-                TokenExchangeRequest(token=sso_token),
-            )
+            issued = await turn.tokens.exchange(sso_token)
         except Exception:
             _log.warning("token exchange failed", exc_info=True)
-            response = None
-        token = getattr(response, "token", None)
-        if not isinstance(token, str) or not token:
+            issued = None
+        if issued is None or not issued.token:
             await self._records.delete(f"sso/{digest}")
-            return _precondition_failed(
-                exchange_id, self._connection, "The token could not be exchanged."
-            )
+            return self._refused(exchange_id, "The token could not be exchanged.")
         # The token service now holds the exchanged token: do not keep using an older one.
-        self.forget_token(context)
-        return token
+        self.forget_token(origin)
+        return issued.token
 
-    async def take_pending(self, context: TurnContext) -> Pending | None:
+    def _refused(self, exchange_id: Any, detail: str) -> ExchangeRefused:
+        return ExchangeRefused(
+            exchange_id if isinstance(exchange_id, str) else "", self._connection, detail
+        )
+
+    async def take_pending(self, origin: Origin) -> Pending | None:
         """The request waiting in this conversation, removed so it completes once."""
-        key = pending_key(context)
+        key = pending_key(origin)
         record, etag = await self._records.get(key)
         if record is None:
             return None
@@ -279,46 +270,30 @@ class SignIn:
             return Pending(request=pending.request, created_at=-1.0)
         return pending
 
-    async def complete(self, context: TurnContext, token: str, resume: Resume) -> None:
+    async def complete(self, turn: Turn, token: str, resume: Resume) -> None:
         """A token arrived: finish what the user asked for before signing in."""
-        if token != self._tokens.get(_token_key(context, self._connection)):
+        origin = turn.origin
+        if token != self._tokens.get(_token_key(origin, self._connection)):
             # It came by another way (an event, an exchange): ask the token service next time.
-            self.forget_token(context)
-        pending = await self.take_pending(context)
+            self.forget_token(origin)
+        pending = await self.take_pending(origin)
         if pending is None:
-            await context.send_activity("You're signed in. Type **meet** and a subject to begin.")
-            return
-        if pending.created_at < 0:
-            await context.send_activity(
-                "You're signed in, but your request expired after 15 minutes. Please send it again."
+            await turn.conversation.send(
+                Message(text="You're signed in. Type **meet** and a subject to begin.")
             )
             return
-        await resume(context, token, pending.request, pending.notes)
+        if pending.created_at < 0:
+            await turn.conversation.send(
+                Message(
+                    text="You're signed in, but your request expired after 15 minutes. "
+                    "Please send it again."
+                )
+            )
+            return
+        await resume(turn, token, pending.request, pending.notes)
 
 
-def _sso_tenant(context: TurnContext) -> str:
-    """The activity's tenant, or empty: OBO refuses a token from another tenant."""
-    activity = context.activity
-    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-    tenant = getattr(activity.conversation, "tenant_id", None) or (data.get("tenant") or {}).get(
-        "id"
-    )
-    return str(tenant or "")
-
-
-def _precondition_failed(exchange_id: Any, connection: str, detail: str) -> InvokeResponse:
-    return InvokeResponse(
-        status=int(HTTPStatus.PRECONDITION_FAILED),
-        body={
-            "id": exchange_id if isinstance(exchange_id, str) else "",
-            "connectionName": connection,
-            "failureDetail": detail,
-        },
-    )
-
-
-def token_from_event(activity: Activity) -> str | None:
-    """The token in a `tokens/response` event (Web Chat, Emulator); its value may be a dict."""
-    value: Any = activity.value
-    token = value.get("token") if isinstance(value, dict) else getattr(value, "token", None)
+def token_from_event(value: Any) -> str | None:
+    """The token in a `tokens/response` event's value (Web Chat, Emulator)."""
+    token = value.get("token") if isinstance(value, dict) else None
     return token if isinstance(token, str) and token else None

@@ -1,4 +1,4 @@
-"""The Bot Framework token service's REST API as botbuilder's `UserTokenClient`, over aiohttp."""
+"""The Bot Framework token service's REST API (users' tokens), over the app's aiohttp session."""
 
 from __future__ import annotations
 
@@ -8,16 +8,9 @@ import logging
 from typing import Any
 
 import aiohttp
-from botbuilder.schema import Activity, TokenExchangeState, TokenResponse
-from botframework.connector.auth import UserTokenClient
-from botframework.connector.token_api.models import (
-    SignInUrlResponse,
-    TokenExchangeRequest,
-    TokenExchangeResource,
-    TokenStatus,
-)
 
-from bot.teams.channel import TokenSource
+from bot.auth.app_tokens import TokenSource
+from bot.core.ports import IssuedToken, SignInResource
 
 _log = logging.getLogger(__name__)
 
@@ -33,18 +26,21 @@ class TokenServiceError(Exception):
         self.operation = operation
 
 
-def token_exchange_state(app_id: str, connection_name: str, activity: Activity) -> str:
-    """The base64 state GetSignInResource takes; botbuilder's refuses an empty (local) app id."""
-    state = TokenExchangeState(
-        connection_name=connection_name,
-        conversation=Activity.get_conversation_reference(activity),
-        relates_to=activity.relates_to,
-        ms_app_id=app_id,
-    )
-    return base64.b64encode(json.dumps(state.serialize()).encode()).decode()
+def token_exchange_state(
+    app_id: str, connection_name: str, reference: dict[str, Any], relates_to: Any = None
+) -> str:
+    """The base64 `TokenExchangeState` GetSignInResource takes: where to send the token."""
+    state = {
+        "connectionName": connection_name,
+        "conversation": reference,
+        "relatesTo": relates_to,
+        "msAppId": app_id,
+    }
+    state = {key: value for key, value in state.items() if value is not None}
+    return base64.b64encode(json.dumps(state).encode()).decode()
 
 
-class TokenServiceClient(UserTokenClient):  # type: ignore[misc]
+class TokenServiceClient:
     """One instance per (token service URL, app id), sharing the app's kept-alive session."""
 
     def __init__(
@@ -56,7 +52,6 @@ class TokenServiceClient(UserTokenClient):  # type: ignore[misc]
         *,
         timeout_s: float = 10.0,
     ) -> None:
-        super().__init__()
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._app_id = app_id
@@ -105,13 +100,9 @@ class TokenServiceClient(UserTokenClient):  # type: ignore[misc]
             raise TokenServiceError(status, path)
         return status, payload
 
-    async def get_user_token(
-        self,
-        user_id: str,
-        connection_name: str,
-        channel_id: str,
-        magic_code: str | None = None,
-    ) -> TokenResponse | None:
+    async def get_token(
+        self, user_id: str, connection_name: str, channel_id: str, magic_code: str | None = None
+    ) -> IssuedToken | None:
         status, payload = await self._call(
             "GET",
             "/api/usertoken/GetToken",
@@ -123,15 +114,16 @@ class TokenServiceClient(UserTokenClient):  # type: ignore[misc]
             },
             ok=(200, 404),
         )
-        if status != 200 or not isinstance(payload, dict) or not payload.get("token"):
-            return None
-        response: TokenResponse = TokenResponse.deserialize(payload)
-        return response
+        return _issued(payload) if status == 200 else None
 
-    async def get_sign_in_resource(
-        self, connection_name: str, activity: Activity, final_redirect: str | None
-    ) -> SignInUrlResponse:
-        state = token_exchange_state(self._app_id, connection_name, activity)
+    async def sign_in_resource(
+        self,
+        connection_name: str,
+        reference: dict[str, Any],
+        relates_to: Any = None,
+        final_redirect: str | None = None,
+    ) -> SignInResource:
+        state = token_exchange_state(self._app_id, connection_name, reference, relates_to)
         _, payload = await self._call(
             "GET",
             "/api/botsignin/GetSignInResource",
@@ -140,14 +132,16 @@ class TokenServiceClient(UserTokenClient):  # type: ignore[misc]
         if not isinstance(payload, dict) or not isinstance(payload.get("signInLink"), str):
             raise TokenServiceError(200, "GetSignInResource without a signInLink")
         resource = payload.get("tokenExchangeResource")
-        return SignInUrlResponse(
-            sign_in_link=payload["signInLink"],
-            token_exchange_resource=(
-                TokenExchangeResource.deserialize(resource) if isinstance(resource, dict) else None
-            ),
-        )
+        exchange = None
+        if isinstance(resource, dict):
+            exchange = {
+                "id": resource.get("id"),
+                "uri": resource.get("uri"),
+                "providerId": resource.get("providerId"),
+            }
+        return SignInResource(link=payload["signInLink"], exchange=exchange)
 
-    async def sign_out_user(self, user_id: str, connection_name: str, channel_id: str) -> None:
+    async def sign_out(self, user_id: str, connection_name: str, channel_id: str) -> None:
         await self._call(
             "DELETE",
             "/api/usertoken/SignOut",
@@ -155,52 +149,24 @@ class TokenServiceClient(UserTokenClient):  # type: ignore[misc]
             ok=(200, 204),
         )
 
-    async def get_token_status(
-        self, user_id: str, channel_id: str, include_filter: str | None = None
-    ) -> list[TokenStatus]:
-        _, payload = await self._call(
-            "GET",
-            "/api/usertoken/GetTokenStatus",
-            {"userId": user_id, "channelId": channel_id, "include": include_filter},
-        )
-        items = payload if isinstance(payload, list) else []
-        return [TokenStatus.deserialize(item) for item in items if isinstance(item, dict)]
-
-    async def get_aad_tokens(
-        self,
-        user_id: str,
-        connection_name: str,
-        resource_urls: list[str],
-        channel_id: str,
-    ) -> dict[str, TokenResponse]:
-        _, payload = await self._call(
-            "POST",
-            "/api/usertoken/GetAadTokens",
-            {"userId": user_id, "connectionName": connection_name, "channelId": channel_id},
-            body={"resourceUrls": resource_urls},
-        )
-        items = payload if isinstance(payload, dict) else {}
-        return {
-            url: TokenResponse.deserialize(item)
-            for url, item in items.items()
-            if isinstance(item, dict)
-        }
-
-    async def exchange_token(
-        self,
-        user_id: str,
-        connection_name: str,
-        channel_id: str,
-        exchange_request: TokenExchangeRequest,
-    ) -> TokenResponse | None:
+    async def exchange(
+        self, user_id: str, connection_name: str, channel_id: str, sso_token: str
+    ) -> IssuedToken | None:
         status, payload = await self._call(
             "POST",
             "/api/usertoken/exchange",
             {"userId": user_id, "connectionName": connection_name, "channelId": channel_id},
-            body={"uri": exchange_request.uri, "token": exchange_request.token},
+            body={"uri": None, "token": sso_token},
             ok=(200, 400, 404),
         )
-        if status != 200 or not isinstance(payload, dict) or not payload.get("token"):
-            return None
-        response: TokenResponse = TokenResponse.deserialize(payload)
-        return response
+        return _issued(payload) if status == 200 else None
+
+
+def _issued(payload: Any) -> IssuedToken | None:
+    """A `TokenResponse` body: its token and expiration, when it has a token."""
+    if not isinstance(payload, dict):
+        return None
+    token, expiration = payload.get("token"), payload.get("expiration")
+    if not isinstance(token, str) or not token:
+        return None
+    return IssuedToken(token=token, expiration=expiration if isinstance(expiration, str) else None)

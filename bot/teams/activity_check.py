@@ -136,20 +136,31 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def activity_tenant(body: dict[str, Any]) -> str | None:
-    """The activity's tenant id (lower case), or None when it is missing or named twice apart."""
-    channel_data = body.get("channelData")
+def tenant_id(channel_data: Any, conversation_tenant_id: Any) -> str | None:
+    """The tenant an activity names (`channelData.tenant.id`, `conversation.tenantId`), or None
+    when it names none, or two that differ. The one rule for reading the tenant."""
     tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else None
-    conversation = body.get("conversation")
     named = {
-        value.strip().lower()
+        value.strip()
         for value in (
             tenant.get("id") if isinstance(tenant, dict) else None,
-            conversation.get("tenantId") if isinstance(conversation, dict) else None,
+            conversation_tenant_id,
         )
         if isinstance(value, str) and value.strip()
     }
-    return named.pop() if len(named) == 1 else None
+    if len({value.lower() for value in named}) != 1:
+        return None
+    return min(named)
+
+
+def activity_tenant(body: dict[str, Any]) -> str | None:
+    """`tenant_id` of an activity's JSON, in lower case."""
+    conversation = body.get("conversation")
+    tenant = tenant_id(
+        body.get("channelData"),
+        conversation.get("tenantId") if isinstance(conversation, dict) else None,
+    )
+    return tenant.lower() if tenant is not None else None
 
 
 def tenant_allowed(body: dict[str, Any], allowlist: frozenset[str]) -> bool:

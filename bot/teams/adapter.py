@@ -19,8 +19,8 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
+    Attachment,
     ConversationReference,
-    DeliveryModes,
     ResourceResponse,
 )
 from botframework.connector import Channels
@@ -30,19 +30,12 @@ from botframework.connector.auth import (
     ClaimsIdentity,
     ConnectorFactory,
     GovernmentConstants,
-    UserTokenClient,
 )
 
-from bot.activity_fast import serialize_activity
+from bot.auth.app_tokens import AnonymousTokenSource, CachedTokenSource, TokenSource
 from bot.auth.tokens import TokenServiceClient
 from bot.settings import GOVERNMENT_CHANNEL_SERVICE, Settings
-from bot.teams.channel import (
-    AnonymousTokenSource,
-    CachedTokenSource,
-    ChannelClient,
-    TokenSource,
-    credential_tokens,
-)
+from bot.teams.channel import ChannelClient, credential_tokens
 
 _log = logging.getLogger(__name__)
 
@@ -103,81 +96,29 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
         return (await self._adapter.outbound(self._claims, service_url, audience)).connector
 
 
-_NO_REPLY_TO = frozenset({Channels.direct_line, Channels.webchat})
+def activity_json(activity: Activity) -> dict[str, Any]:
+    """The activity's JSON: msrest writes the envelope; Adaptive Card content, already plain
+    JSON built by `cards`, goes in as it is instead of through a second msrest walk."""
+    attachments = activity.attachments or []
+    if not any(isinstance(a.content, dict) for a in attachments):
+        body: dict[str, Any] = activity.serialize()
+        return body
+    envelope = copy.copy(activity)
+    envelope.attachments = None
+    body = envelope.serialize()
+    body["attachments"] = [_attachment_json(attachment) for attachment in attachments]
+    return body
 
 
-def _copy_model(model: Any) -> Any:
-    """`copy.copy`, by the steps it takes for a botbuilder schema model (a plain object: no
-    `__copy__`, no slots), without its generic `__reduce_ex__` round (~4 us a model)."""
-    if model is None:
-        return None
-    if hasattr(type(model), "__copy__") or not hasattr(model, "__dict__"):
-        return copy.copy(model)
-    cls: Any = type(model)
-    duplicate = cls.__new__(cls)
-    duplicate.__dict__.update(model.__dict__)
-    return duplicate
-
-
-def _address(outgoing: Activity, incoming: Activity) -> Activity:
-    """`apply_conversation_reference(outgoing, get_conversation_reference(incoming))`, without
-    building the reference: the same attributes, each account a copy of the incoming one."""
-    outgoing.channel_id = incoming.channel_id
-    outgoing.locale = incoming.locale
-    outgoing.service_url = incoming.service_url
-    outgoing.conversation = _copy_model(incoming.conversation)
-    outgoing.from_property = _copy_model(incoming.recipient)
-    outgoing.recipient = _copy_model(incoming.from_property)
-    if (
-        incoming.id
-        and incoming.type != ActivityTypes.conversation_update
-        and incoming.channel_id not in _NO_REPLY_TO
-    ):
-        outgoing.reply_to_id = incoming.id
-    return outgoing
-
-
-class _TurnContext(TurnContext):  # type: ignore[misc]
-    """botbuilder's TurnContext, without its deep copy of every outgoing activity, nor the
-    conversation reference it builds for each send and update, when nothing could see the
-    difference.
-
-    `send_activities` deep-copies each activity (a meeting card: ~0.15 ms) so that addressing
-    it does not change the caller's object. A shallow copy does that as well: addressing only
-    sets top-level attributes, and this adapter only reads what it sends. Only on-send
-    handlers (which may edit nested objects) or buffered `expectReplies` answers (serialized
-    at the end of the turn) could observe shared nested objects: with either, botbuilder's own
-    implementation runs. An update is addressed as botbuilder addresses it, in place.
-    """
-
-    async def update_activity(self, activity: Activity) -> ResourceResponse | None:
-        if self._on_update_activity:
-            return await super().update_activity(activity)
-        response: ResourceResponse | None = await self.adapter.update_activity(
-            self, _address(activity, self.activity)
-        )
-        return response
-
-    async def send_activities(self, activities: list[Activity]) -> list[ResourceResponse]:
-        if self._on_send_activities or self.activity.delivery_mode == DeliveryModes.expect_replies:
-            responses: list[ResourceResponse] = await super().send_activities(activities)
-            return responses
-        output: list[Activity] = []
-        sent_non_trace_activity = False
-        for activity in activities:
-            outgoing = _address(_copy_model(activity), self.activity)
-            if not getattr(outgoing, "type", None):
-                outgoing.type = ActivityTypes.message
-            if outgoing.type != ActivityTypes.trace:
-                sent_non_trace_activity = True
-            if not outgoing.input_hint:
-                outgoing.input_hint = "acceptingInput"
-            outgoing.id = None
-            output.append(outgoing)
-        sent: list[ResourceResponse] = await self.adapter.send_activities(self, output)
-        if sent_non_trace_activity:
-            self.responded = True
-        return sent
+def _attachment_json(attachment: Attachment) -> dict[str, Any]:
+    if not isinstance(attachment.content, dict):
+        body: dict[str, Any] = attachment.serialize()
+        return body
+    bare = copy.copy(attachment)
+    bare.content = None
+    body = bare.serialize()
+    body["content"] = attachment.content
+    return body
 
 
 class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
@@ -260,38 +201,15 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
         audience: str | None,
         logic: Callable[[TurnContext], Awaitable[None]],
     ) -> TurnContext:
+        """A TurnContext with what botbuilder components find in a CloudAdapter's turn state."""
         outbound = await self.outbound(claims, activity.service_url, audience)
-        token_service = await self._token_service_for(activity)
-        context: TurnContext = self._create_turn_context(
-            activity,
-            claims,
-            audience,
-            outbound.connector,
-            self.user_token_client(claims, token_service),
-            logic,
-            _CachingConnectorFactory(self, claims),
-        )
-        context.turn_state[self.OUTBOUND_KEY] = outbound
-        return context
-
-    def _create_turn_context(
-        self,
-        activity: Activity,
-        claims_identity: ClaimsIdentity,
-        oauth_scope: str | None,
-        connector_client: ConnectorClient,
-        user_token_client: UserTokenClient,
-        logic: Callable[[TurnContext], Awaitable[None]],
-        connector_factory: ConnectorFactory,
-    ) -> TurnContext:
-        """CloudAdapterBase's turn context, as a `_TurnContext`."""
-        context = _TurnContext(self, activity)
-        context.turn_state[self.BOT_IDENTITY_KEY] = claims_identity
-        context.turn_state[self.BOT_CONNECTOR_CLIENT_KEY] = connector_client
-        context.turn_state[self.USER_TOKEN_CLIENT_KEY] = user_token_client
+        context = TurnContext(self, activity)
+        context.turn_state[self.BOT_IDENTITY_KEY] = claims
+        context.turn_state[self.BOT_CONNECTOR_CLIENT_KEY] = outbound.connector
         context.turn_state[self.BOT_CALLBACK_HANDLER_KEY] = logic
-        context.turn_state[self.CONNECTOR_FACTORY_KEY] = connector_factory
-        context.turn_state[self.BOT_OAUTH_SCOPE_KEY] = oauth_scope
+        context.turn_state[self.CONNECTOR_FACTORY_KEY] = _CachingConnectorFactory(self, claims)
+        context.turn_state[self.BOT_OAUTH_SCOPE_KEY] = audience
+        context.turn_state[self.OUTBOUND_KEY] = outbound
         return context
 
     def _default_audience(self) -> str:
@@ -331,9 +249,14 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
             self._outbound.popitem(last=False)
         return built
 
-    def user_token_client(
+    async def token_client_for(self, context: TurnContext) -> TokenServiceClient:
+        """The token-service client for this turn's app id and channel, built once and kept."""
+        claims: ClaimsIdentity = context.turn_state[self.BOT_IDENTITY_KEY]
+        return self.token_client(claims, await self._token_service_for(context.activity))
+
+    def token_client(
         self, claims: ClaimsIdentity, base_url: str | None = None
-    ) -> UserTokenClient:
+    ) -> TokenServiceClient:
         """The token-service client for this app id, built once and kept."""
         app_id = self._app_id(claims)
         base_url = base_url or self._settings.resolved_oauth_url
@@ -421,7 +344,7 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
                 resource_id = await self._channel.send(
                     activity.service_url,
                     activity.conversation.id,
-                    serialize_activity(activity),
+                    activity_json(activity),
                     self._tokens(context),
                     reply_to_id=activity.reply_to_id,
                 )
@@ -435,7 +358,7 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
             activity.service_url,
             activity.conversation.id,
             activity.id,
-            serialize_activity(activity),
+            activity_json(activity),
             self._tokens(context),
         )
         return ResourceResponse(id=resource_id) if resource_id else None

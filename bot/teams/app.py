@@ -19,7 +19,6 @@ from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from bot.activity_fast import activity_from_json
 from bot.auth.keys import load_or_create_key
 from bot.auth.obo import OboTokens
 from bot.auth.signin import SignIn
@@ -37,6 +36,7 @@ from bot.teams.activity_check import activity_problem, tenant_allowed
 from bot.teams.adapter import Inbound, MeetBotAdapter, Unauthorized
 from bot.teams.channel import ChannelClient
 from bot.teams.handler import MeetBot, on_turn_error
+from bot.teams.turns import Turns
 from bot.usecases.forms import FormFlows
 from bot.usecases.meetings import Meetings
 from bot.usecases.tasks import BackgroundTasks
@@ -131,6 +131,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     adapter = MeetBotAdapter(settings, session, ChannelClient(session))
     adapter.on_turn_error = on_turn_error
     tasks = BackgroundTasks()
+    turns = Turns(
+        settings.connection_name,
+        adapter.token_client_for,
+        lambda reference, logic: adapter.continue_conversation(reference, logic, None),
+        tasks.spawn,
+    )
     records = Records(storage, namespace="meetbot")
     calendar = CalendarFiles(app[KEY], settings.browser_url)
     obo = OboTokens.from_settings(settings) if settings.auth_mode == "obo" else None
@@ -141,7 +147,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         records,
         calendar,
         default_zone=settings.zone,
-        spawn=tasks.spawn,
         rate=RateLimiter(settings.meetings_per_user_per_hour),
     )
     # English (the default, 0.3 s) is warmed before reporting ready; Spanish and French take
@@ -155,7 +160,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         session=session,
         storage=storage,
         adapter=adapter,
-        bot=MeetBot(meetings, FormFlows(meetings, signin, tasks.spawn)),
+        bot=MeetBot(turns, meetings, FormFlows(meetings, signin)),
         tasks=tasks,
         calendar=calendar,
         recent=RecentActivities(),
@@ -213,7 +218,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         return _problem(400, problem)
     try:
-        activity = activity_from_json(body)
+        activity = Activity().deserialize(body)
     except Exception:  # msrest raises assorted errors on values of the wrong shape
         return _problem(400, "the activity has fields of the wrong type")
     try:

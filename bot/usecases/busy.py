@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import suppress
-from typing import Any, Protocol
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
-from botbuilder.schema import Activity, ActivityTypes
+from bot.core.ports import Conversation
 
 _log = logging.getLogger(__name__)
 
@@ -18,53 +18,38 @@ TYPING_DELAY_S = 0.5
 TYPING_PERIOD_S = 2.0
 
 
-class Sends(Protocol):
-    async def send_activity(self, activity_or_text: Activity) -> Any: ...
-
-
-class typing_while_slow:
+@asynccontextmanager
+async def typing_while_slow(
+    conversation: Conversation,
+    *,
+    delay: float = TYPING_DELAY_S,
+    period: float = TYPING_PERIOD_S,
+) -> AsyncIterator[None]:
     """Show "typing" after `delay` and every `period` after it until the block ends.
 
     On exit an indicator already on its way is waited for, never cut off, so none can
-    arrive after the answer the block produced. A class, not `@asynccontextmanager`: it is
-    on every meeting's path, and quick work costs it one timer, set and cancelled.
-    """
-
-    __slots__ = ("_context", "_delay", "_period", "_stop", "_task", "_timer")
-
-    def __init__(
-        self, context: Sends, *, delay: float = TYPING_DELAY_S, period: float = TYPING_PERIOD_S
-    ) -> None:
-        self._context = context
-        self._delay = delay
-        self._period = period
-        self._timer: asyncio.TimerHandle | None = None
-        self._stop: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> None:
-        self._timer = asyncio.get_running_loop().call_later(self._delay, self._start)
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._task is not None and self._stop is not None:
-            self._stop.set()
-            await self._task
-
-    def _start(self) -> None:
-        self._stop = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(
-            _type(self._context, self._period, self._stop)
-        )
+    arrive after the answer the block produced."""
+    stop = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(_type(conversation, delay, period, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
-async def _type(context: Sends, period: float, stop: asyncio.Event) -> None:
-    while not stop.is_set():
+async def _type(
+    conversation: Conversation, delay: float, period: float, stop: asyncio.Event
+) -> None:
+    wait = delay
+    while True:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+        if stop.is_set():
+            return
         try:
-            await context.send_activity(Activity(type=ActivityTypes.typing))
+            await conversation.typing()
         except Exception:
             _log.info("could not send a typing indicator", exc_info=True)
             return
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), period)
+        wait = period

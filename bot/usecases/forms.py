@@ -7,21 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
-
 from bot.auth.signin import SignIn
 from bot.core.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
+from bot.core.ports import InvokeAnswer, Message, Turn
 from bot.core.prefill import message_people, prefill_from_message
 from bot.core.request import MeetingRequest
 from bot.usecases.busy import typing_while_slow
-from bot.usecases.meetings import (
-    MESSAGE_BUDGET_S,
-    Meetings,
-    Outcome,
-    Spawn,
-    request_in,
-    user_zone,
-)
+from bot.usecases.meetings import MESSAGE_BUDGET_S, Meetings, Outcome, request_in
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import CREATE_MEETING_VERB, meeting_form_card
 from cards.meeting import working_card
@@ -32,18 +24,13 @@ _log = logging.getLogger(__name__)
 INVOKE_WAIT_S = 3.5
 CREATE_MEETING_COMMAND = "createMeeting"
 # How a result that arrives after the invoke was answered reaches the user.
-Deliver = Callable[[TurnContext, dict[str, Any]], Awaitable[None]]
+Deliver = Callable[[Turn, dict[str, Any]], Awaitable[None]]
 FORM_ACTION = "createMeeting"
 
 
 def _object(holder: Any, key: str) -> dict[str, Any]:
     """holder[key] when both are JSON objects, else an empty one: activities are untrusted."""
     value = holder.get(key) if isinstance(holder, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-def _value(context: TurnContext) -> dict[str, Any]:
-    value = context.activity.value
     return value if isinstance(value, dict) else {}
 
 
@@ -56,15 +43,15 @@ def _card_attachment(card: dict[str, Any]) -> dict[str, Any]:
     return {"contentType": CARD_CONTENT_TYPE, "content": card}
 
 
-def _replace_card(card: dict[str, Any]) -> InvokeResponse:
+def _replace_card(card: dict[str, Any]) -> InvokeAnswer:
     """The adaptiveCard/action answer that replaces the card the user acted on."""
-    return InvokeResponse(
+    return InvokeAnswer(
         status=200, body={"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
     )
 
 
-def _task(card: dict[str, Any], title: str = "Create meeting") -> InvokeResponse:
-    return InvokeResponse(
+def _task(card: dict[str, Any], title: str = "Create meeting") -> InvokeAnswer:
+    return InvokeAnswer(
         status=200,
         body={
             "task": {
@@ -83,14 +70,13 @@ def _task(card: dict[str, Any], title: str = "Create meeting") -> InvokeResponse
 class FormFlows:
     """Every form path feeds the same validation and the same canonical request."""
 
-    def __init__(self, meetings: Meetings, signin: SignIn, spawn: Spawn) -> None:
+    def __init__(self, meetings: Meetings, signin: SignIn) -> None:
         self._meetings = meetings
         self._signin = signin
-        self._spawn = spawn
 
     def _form(
         self,
-        context: TurnContext,
+        turn: Turn,
         values: FormValues | None = None,
         errors: Mapping[str, str] | None = None,
         *,
@@ -98,7 +84,7 @@ class FormFlows:
         for_task_module: bool = False,
         people: Sequence[tuple[str, str]] = (),
     ) -> dict[str, Any]:
-        zone = user_zone(context.activity, self._meetings.default_zone)
+        zone = self._meetings.zone(turn.origin)
         return meeting_form_card(
             values,
             errors,
@@ -109,156 +95,148 @@ class FormFlows:
             zone_name=zone.key,
         )
 
-    async def show(self, context: TurnContext) -> None:
+    async def show(self, turn: Turn) -> None:
         """`meet` alone, or the welcome card's New meeting: the empty form."""
-        await context.send_activity(
-            MessageFactory.attachment(CardFactory.adaptive_card(self._form(context)))
-        )
+        await turn.conversation.send(Message.of_card(self._form(turn)))
 
     async def _request(
-        self, context: TurnContext, data: Mapping[str, Any]
+        self, turn: Turn, data: Mapping[str, Any]
     ) -> tuple[MeetingRequest, tuple[str, ...]] | InvalidForm:
-        activity = context.activity
-        zone = user_zone(activity, self._meetings.default_zone)
+        zone = self._meetings.zone(turn.origin)
         result = validate_form(data, now=self._meetings.now(), zone=zone)
         if isinstance(result, InvalidForm):
             return result
         assert isinstance(result, ValidForm)
-        attendees, unresolved = await self._meetings.resolve_people(
-            context, result.attendee_object_ids, result.emails
+        attendees, unresolved = await self._meetings.people(
+            turn, [(oid, oid) for oid in result.attendee_object_ids], result.emails
         )
-        request = request_in(activity, result.subject, result.start, result.end, attendees)
+        request = request_in(turn.origin, result.subject, result.start, result.end, attendees)
         notes = ("Couldn't add: " + ", ".join(unresolved),) if unresolved else ()
         return request, notes
 
     async def _signed_in_outcome(
-        self, context: TurnContext, request: MeetingRequest, notes: tuple[str, ...]
+        self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...]
     ) -> dict[str, Any] | None:
         """The card to show, or None after asking the user to sign in (request kept)."""
-        token = await self._signin.token(context)
+        token = await self._signin.token(turn)
         if token is not None:
             outcome = await self._meetings.outcome(
-                context, token, request, notes, budget_s=MESSAGE_BUDGET_S
+                turn, token, request, notes, budget_s=MESSAGE_BUDGET_S
             )
             if outcome.card is not None:
                 return outcome.card
-        await self._signin.prompt(context, request, notes)
+        await self._signin.prompt(turn, request, notes)
         return None
 
     async def _answer_within_deadline(
         self,
-        context: TurnContext,
+        turn: Turn,
         request: MeetingRequest,
         notes: tuple[str, ...],
         deliver_later: Deliver,
     ) -> dict[str, Any] | None:
         """Like `_signed_in_outcome`, but an invoke's answer cannot wait for a slow Graph: after
         INVOKE_WAIT_S it is a "creating" card, and the result is delivered when it comes."""
-        token = await self._signin.token(context)
+        token = await self._signin.token(turn)
         if token is None:
-            await self._signin.prompt(context, request, notes)
+            await self._signin.prompt(turn, request, notes)
             return None
         work = asyncio.ensure_future(
-            self._meetings.outcome(context, token, request, notes, budget_s=MESSAGE_BUDGET_S)
+            self._meetings.outcome(turn, token, request, notes, budget_s=MESSAGE_BUDGET_S)
         )
         done, _ = await asyncio.wait({work}, timeout=INVOKE_WAIT_S)
         if work not in done:
-            self._finish_later(context, request, notes, work, deliver_later)
+            self._finish_later(turn, request, notes, work, deliver_later)
             return working_card(request.subject)
         card = work.result().card
         if card is None:
-            await self._signin.prompt(context, request, notes)
+            await self._signin.prompt(turn, request, notes)
         return card
 
     def _finish_later(
         self,
-        context: TurnContext,
+        turn: Turn,
         request: MeetingRequest,
         notes: tuple[str, ...],
         work: asyncio.Future[Outcome],
         deliver: Deliver,
     ) -> None:
-        reference = TurnContext.get_conversation_reference(context.activity)
-
-        async def finish() -> None:
+        async def answer(later: Turn) -> None:
             outcome = await work
+            if outcome.card is None:
+                await self._signin.prompt(later, request, notes)
+            else:
+                await deliver(later, outcome.card)
 
-            async def answer(proactive: TurnContext) -> None:
-                if outcome.card is None:
-                    await self._signin.prompt(proactive, request, notes)
-                else:
-                    await deliver(proactive, outcome.card)
+        turn.later(answer)
 
-            await context.adapter.continue_conversation(reference, answer, None)
-
-        self._spawn(finish())
-
-    async def on_execute(self, context: TurnContext) -> InvokeResponse | None:
+    async def on_execute(self, turn: Turn, value: Any) -> InvokeAnswer | None:
         """Universal Actions: `adaptiveCard/action` with the form's values; the answer replaces."""
-        action = _value(context).get("action")
+        action = value.get("action") if isinstance(value, dict) else None
         if _text(action, "verb") != CREATE_MEETING_VERB:
             return None
         data = _object(action, "data")
-        built = await self._request(context, data)
+        built = await self._request(turn, data)
         if isinstance(built, InvalidForm):
-            return _replace_card(self._form(context, built.values, built.errors))
-        form_id = context.activity.reply_to_id
+            return _replace_card(self._form(turn, built.values, built.errors))
+        form_id = turn.origin.reply_to_id
 
-        async def replace_later(proactive: TurnContext, card: dict[str, Any]) -> None:
-            await _update_or_send(proactive, card, form_id)
+        async def replace_later(later: Turn, card: dict[str, Any]) -> None:
+            await _update_or_send(later, card, form_id)
 
-        card = await self._answer_within_deadline(context, *built, replace_later)
+        card = await self._answer_within_deadline(turn, *built, replace_later)
         if card is None:
             card = self._form(
-                context,
+                turn,
                 form_values(data),
                 message="Sign in with the card below, then I'll "
                 "create the meeting and post it here.",
             )
         return _replace_card(card)
 
-    async def on_submit(self, context: TurnContext, value: Mapping[str, Any]) -> None:
+    async def on_submit(self, turn: Turn, value: Mapping[str, Any]) -> None:
         """The Action.Submit fallback (Web Chat, Emulator): update the form's message in place."""
-        built = await self._request(context, value)
+        built = await self._request(turn, value)
         if isinstance(built, InvalidForm):
-            await self._update_form(context, self._form(context, built.values, built.errors))
+            await self._update_form(turn, self._form(turn, built.values, built.errors))
             return
-        async with typing_while_slow(context):
-            card = await self._signed_in_outcome(context, *built)
+        async with typing_while_slow(turn.conversation):
+            card = await self._signed_in_outcome(turn, *built)
         if card is not None:
-            await self._update_form(context, card)
+            await self._update_form(turn, card)
 
-    async def _update_form(self, context: TurnContext, card: dict[str, Any]) -> None:
-        await _update_or_send(context, card, context.activity.reply_to_id)
+    async def _update_form(self, turn: Turn, card: dict[str, Any]) -> None:
+        await _update_or_send(turn, card, turn.origin.reply_to_id)
 
-    async def on_fetch_task(self, context: TurnContext) -> InvokeResponse:
+    async def on_fetch_task(self, turn: Turn, value: Any) -> InvokeAnswer:
         """`composeExtension/fetchTask`: the form, prefilled from the message when there is one."""
-        value = _value(context)
+        value = value if isinstance(value, dict) else {}
         if value.get("commandId") not in (CREATE_MEETING_COMMAND, None, ""):
-            return InvokeResponse(status=200, body={})
+            return InvokeAnswer(status=200, body={})
         state = value.get("state")
-        token = await self._signin.token(context, state if isinstance(state, str) else None)
+        token = await self._signin.token(turn, state if isinstance(state, str) else None)
         if token is None:
-            return await self._auth_answer(context)
+            return await self._auth_answer(turn)
         payload = _object(value, "messagePayload")
         if value.get("commandContext") != "message" or not payload:
-            return _task(self._form(context, for_task_module=True))
+            return _task(self._form(turn, for_task_module=True))
         author, mentions = _people_of(payload)
         content = _text(_object(payload, "body"), "content")
-        zone = user_zone(context.activity, self._meetings.default_zone)
         values = prefill_from_message(
-            content, author=author, mentions=mentions, now=self._meetings.now(), zone=zone
+            content,
+            author=author,
+            mentions=mentions,
+            now=self._meetings.now(),
+            zone=self._meetings.zone(turn.origin),
         )
         return _task(
-            self._form(
-                context, values, for_task_module=True, people=message_people(author, mentions)
-            )
+            self._form(turn, values, for_task_module=True, people=message_people(author, mentions))
         )
 
-    async def _auth_answer(self, context: TurnContext) -> InvokeResponse:
+    async def _auth_answer(self, turn: Turn) -> InvokeAnswer:
         """Not signed in: Teams shows a sign-in link, then sends the invoke again with `state`."""
-        link = await self._signin.sign_in_link(context)
-        return InvokeResponse(
+        link = (await turn.tokens.sign_in_resource()).link
+        return InvokeAnswer(
             status=200,
             body={
                 "composeExtension": {
@@ -270,34 +248,32 @@ class FormFlows:
             },
         )
 
-    async def on_submit_action(self, context: TurnContext) -> InvokeResponse:
+    async def on_submit_action(self, turn: Turn, value: Any) -> InvokeAnswer:
         """`composeExtension/submitAction`: validate, create, post the card, close the dialog."""
-        data = _object(_value(context), "data")
-        built = await self._request(context, data)
+        data = _object(value, "data")
+        built = await self._request(turn, data)
         if isinstance(built, InvalidForm):
-            return _task(self._form(context, built.values, built.errors, for_task_module=True))
-        card = await self._answer_within_deadline(context, *built, _post)
+            return _task(self._form(turn, built.values, built.errors, for_task_module=True))
+        card = await self._answer_within_deadline(turn, *built, _post)
         if card is not None:
-            await _post(context, card)
-        return InvokeResponse(status=200, body={})
+            await _post(turn, card)
+        return InvokeAnswer(status=200, body={})
 
 
-async def _post(context: TurnContext, card: dict[str, Any]) -> None:
-    await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+async def _post(turn: Turn, card: dict[str, Any]) -> None:
+    await turn.conversation.send(Message.of_card(card))
 
 
-async def _update_or_send(context: TurnContext, card: dict[str, Any], card_id: str | None) -> None:
+async def _update_or_send(turn: Turn, card: dict[str, Any], card_id: str | None) -> None:
     """Replace the card the user acted on; when the client cannot, post the new one."""
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    message = Message.of_card(card)
     if card_id:
-        activity.id = card_id
         try:
-            await context.update_activity(activity)
+            await turn.conversation.update(card_id, message)
             return
         except Exception:
             _log.info("could not update the card's message; sending a new one", exc_info=True)
-        activity.id = None
-    await context.send_activity(activity)
+    await turn.conversation.send(message)
 
 
 def _people_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from bot.auth.signin import SignIn
 from bot.core.calendar import CalendarFiles
 from bot.core.form import InvalidForm, validate_form
 from bot.core.online_meeting import CreateOrGetRequest
+from bot.core.ports import RecordStore, Turn
 from bot.core.request import MeetingRequest
 from bot.graph.client import CreateOrGetResult
 from bot.graph.errors import (
@@ -28,7 +29,6 @@ from bot.graph.errors import (
     error_from_response,
 )
 from bot.usecases.meetings import MESSAGE_BUDGET_S, Meetings
-from bot.usecases.ports import RecordStore
 from cards.elements import AdaptiveCard, TextBlock
 from cards.form import meeting_form_card
 from cards.help import help_card, welcome_card
@@ -37,9 +37,9 @@ from cards.meeting import meeting_card, working_card
 from tests.e2e.playground import CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT, is_loopback_url
 from tests.support.cards import ALL_CARDS, BARE, END, FULL, START, view
 from tests.support.form import ALEX, NEW_YORK, NOW, TODAY
+from tests.support.ports import PortTurn
 
 if TYPE_CHECKING:
-    from botbuilder.core import TurnContext
     from playwright.async_api import ConsoleMessage, Locator, Page, Route
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -590,7 +590,7 @@ class _SignInSpy:
     def __init__(self) -> None:
         self.signed_out = False
 
-    async def sign_out(self, context: TurnContext) -> None:
+    async def sign_out(self, turn: Turn) -> None:
         self.signed_out = True
 
 
@@ -635,10 +635,6 @@ REQUEST = MeetingRequest(
 )
 
 
-def _discard(coroutine: Coroutine[Any, Any, None]) -> None:
-    coroutine.close()
-
-
 async def _outcome(error: GraphError) -> tuple[dict[str, Any] | None, bool]:
     """The card Meetings.outcome answers a Graph failure with, and whether it signed out."""
     signin = _SignInSpy()
@@ -648,11 +644,9 @@ async def _outcome(error: GraphError) -> tuple[dict[str, Any] | None, bool]:
         cast(RecordStore, None),  # only a created meeting is recorded
         CalendarFiles(secret=b"render-test", base_url="http://127.0.0.1:3978"),
         default_zone=NEW_YORK,
-        spawn=_discard,
     )
-    # The turn context is only used to sign out; a failure never reads the activity.
     outcome = await meetings.outcome(
-        cast("TurnContext", None), "token", REQUEST, (), budget_s=MESSAGE_BUDGET_S
+        PortTurn().turn(), "token", REQUEST, (), budget_s=MESSAGE_BUDGET_S
     )
     return outcome.card, signin.signed_out
 

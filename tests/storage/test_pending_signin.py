@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
-
-from botbuilder.core import TurnContext
-from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
-from botframework.connector.token_api.models import SignInUrlResponse
 
 from bot.auth.signin import PENDING_LIFETIME_S, SignIn
+from bot.core.ports import Turn
 from bot.core.request import MeetingRequest
 from bot.storage import ClosableStorage, Records
+from tests.support.ports import PortTurn
 
 T0 = 1_800_000_000.0
 REQUEST = MeetingRequest(
@@ -26,54 +22,27 @@ REQUEST = MeetingRequest(
 )
 
 
-class _TokenClient:
-    """The one `UserTokenClient` call a prompt makes."""
-
-    async def get_sign_in_resource(self, *_args: Any) -> SignInUrlResponse:
-        return SignInUrlResponse(sign_in_link="https://token.example/signin?x=1")
-
-
-class _Adapter(TestAdapter):  # type: ignore[misc]
-    USER_TOKEN_CLIENT_KEY = "UserTokenClient"
-
-
-def _turn(adapter: _Adapter, text: str) -> TurnContext:
-    context = TurnContext(
-        adapter,
-        Activity(
-            type=ActivityTypes.message,
-            channel_id="msteams",
-            conversation=ConversationAccount(id="a:conversation-1"),
-            from_property=ChannelAccount(id="29:user-1"),
-            recipient=ChannelAccount(id="28:meetbot"),
-            text=text,
-        ),
-    )
-    context.turn_state[_Adapter.USER_TOKEN_CLIENT_KEY] = _TokenClient()
-    return context
-
-
 class _Replica:
     """One bot instance's sign-in over the shared store, with its own clock and replies."""
 
     def __init__(self, store: ClosableStorage, now: float) -> None:
-        self.adapter = _Adapter()
+        self.ports = PortTurn()
         self.signin = SignIn(Records(store, namespace="meetbot"), "graph", clock=lambda: now)
         self.resumed: list[MeetingRequest] = []
 
     async def resume(
-        self, _context: TurnContext, _token: str, request: MeetingRequest, _notes: tuple[str, ...]
+        self, _turn: Turn, _token: str, request: MeetingRequest, _notes: tuple[str, ...]
     ) -> None:
         self.resumed.append(request)
 
     async def prompt(self) -> None:
-        await self.signin.prompt(_turn(self.adapter, "meet Design review"), REQUEST)
+        await self.signin.prompt(self.ports.turn(), REQUEST)
 
     async def token_arrives(self) -> None:
-        await self.signin.complete(_turn(self.adapter, "123456"), "graph-token", self.resume)
+        await self.signin.complete(self.ports.turn(), "graph-token", self.resume)
 
     def replies(self) -> list[str]:
-        return [str(a.text) for a in self.adapter.activity_buffer if a.type == "message"]
+        return self.ports.conversation.texts()
 
 
 async def test_another_instance_completes_a_request_up_to_15_minutes_old(

@@ -1,12 +1,9 @@
-"""The fast activity serializer gives exactly msrest's `serialize()`, key order included."""
+"""`activity_json`: what msrest's `serialize()` gives, with card content passed through as it is."""
 
 from __future__ import annotations
 
 import copy
 import json
-import logging
-import re
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +13,6 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
-    Attachment,
     CardAction,
     ChannelAccount,
     ConversationAccount,
@@ -26,47 +22,26 @@ from botbuilder.schema import (
     InputHints,
     Mention,
     OAuthCard,
-    SuggestedActions,
     TextHighlight,
 )
 from botbuilder.schema.teams import TeamsChannelAccount, TeamsChannelData, TenantInfo
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from msrest.exceptions import SerializationError  # type: ignore[attr-defined]
 
-from bot.activity_fast import serialize_activity, serialize_model
 from bot.core.form import form_values
 from bot.core.online_meeting import OnlineMeeting
+from bot.teams.adapter import activity_json
 from cards.form import meeting_form_card
 from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card
 
 
-def _without_addresses(message: str) -> str:
-    """msrest's message prints the object, addresses of the (copied) models included."""
-    return re.sub(r"0x[0-9a-f]+", "0x…", message)
-
-
-def same_as_msrest(activity: Activity) -> dict[str, Any] | None:
-    """Assert the fast output equals msrest's, as objects and as JSON text (key order);
-    where msrest raises, the same error."""
-    message: str | None
-    try:
-        expected = copy.deepcopy(activity).serialize()
-    except SerializationError as error:
-        message = _without_addresses(str(error))
-    else:
-        message = None
-    if message is not None:
-        with pytest.raises(SerializationError) as raised:
-            serialize_activity(activity)
-        assert _without_addresses(str(raised.value)) == message
-        return None
-    fast = serialize_activity(activity)
-    assert fast == expected
-    assert json.dumps(fast) == json.dumps(expected)
-    return fast
+def same_as_msrest(activity: Activity) -> dict[str, Any]:
+    """Assert the output equals msrest's and is JSON."""
+    expected = copy.deepcopy(activity).serialize()
+    body = activity_json(activity)
+    assert body == expected
+    json.dumps(body)
+    return body
 
 
 def reference() -> ConversationReference:
@@ -220,140 +195,19 @@ def test_activities_the_bot_sends_serialize_as_msrest_does(activity: Activity) -
     same_as_msrest(addressed(activity))
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        ("a", "tuple"),
-        OrderedDict(a=1),
-        {1: "int key"},
-        {"nested": {"set": {1, 2}}},
-        datetime(2026, 1, 1, tzinfo=UTC),
-        ActivityTypes.message,
-        b"bytes",
-        [ChannelAccount(id="x"), {"y": (1,)}],
-        float("inf"),
-    ],
-    ids=repr,
-)
-def test_values_the_fast_path_does_not_handle_still_give_msrest_output(value: Any) -> None:
-    activity = addressed(Activity(type="event", name="x", value=value))
-    same_as_msrest(activity)
+def test_the_card_content_is_sent_as_built_not_copied() -> None:
+    card = CARDS["meeting"]
+    body = activity_json(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+    assert body["attachments"][0]["content"] is card
 
 
-def test_values_of_the_wrong_type_still_give_msrest_output(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.WARNING)
-    odd = addressed(Activity(type=ActivityTypes.message, text="x"))
-    odd.history_disclosed = 1  # msrest: bool(1)
-    odd.text = 42  # msrest: str(42)
-    odd.timestamp = datetime(2026, 1, 1)  # naive: msrest warns and reads it as UTC
-    same_as_msrest(odd)
-    assert "no tzinfo" in caplog.text
-
-
-def test_a_value_msrest_cannot_serialize_raises_as_msrest_does() -> None:
-    broken = addressed(Activity(type="message"))
-    broken.from_property = {"id": "a dict, not a ChannelAccount"}
-    with pytest.raises(SerializationError):
-        copy.deepcopy(broken).serialize()
-    assert same_as_msrest(broken) is None
-
-
-def test_models_other_than_activities_serialize_as_msrest_does() -> None:
-    attachment = Attachment(content_type="x", content={"a": [1, 2.5, None, True]}, name="n")
-    assert serialize_model(attachment) == attachment.serialize()
-
-
-# --- random activities ------------------------------------------------------------------------
-
-json_leaf = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**63),
-    st.floats(allow_nan=False),
-    st.text(max_size=20),
-)
-json_value = st.recursive(
-    json_leaf,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-odd_value = st.one_of(
-    json_value,
-    st.tuples(st.integers()),
-    st.sampled_from([ActivityTypes.message, b"x", OrderedDict(a=1), {2: "two"}]),
-    st.datetimes(timezones=st.just(UTC)),
-)
-account = st.builds(
-    ChannelAccount,
-    id=st.one_of(st.none(), st.text(max_size=10)),
-    name=st.one_of(st.none(), st.text(max_size=10)),
-    aad_object_id=st.one_of(st.none(), st.text(max_size=10)),
-    role=st.one_of(st.none(), st.sampled_from(["user", "bot"])),
-)
-entity = st.builds(
-    lambda kind, extra: Entity(type=kind, **extra),
-    st.one_of(st.none(), st.sampled_from(["mention", "clientInfo"])),
-    st.just({}),
-)
-attachment = st.builds(
-    Attachment,
-    content_type=st.sampled_from(["application/vnd.microsoft.card.adaptive", "image/png"]),
-    content=odd_value,
-    content_url=st.one_of(st.none(), st.text(max_size=10)),
-    name=st.one_of(st.none(), st.text(max_size=10)),
-)
-aware = st.datetimes(
-    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
-)
-activity = st.builds(
-    Activity,
-    type=st.one_of(st.none(), st.sampled_from(["message", "typing", "event"])),
-    id=st.one_of(st.none(), st.text(max_size=10)),
-    timestamp=st.one_of(st.none(), aware),
-    text=st.one_of(st.none(), st.text(max_size=30)),
-    input_hint=st.one_of(st.none(), st.sampled_from(list(InputHints))),
-    from_property=st.one_of(st.none(), account),
-    recipient=st.one_of(st.none(), account),
-    conversation=st.one_of(
-        st.none(), st.builds(ConversationAccount, id=st.text(max_size=10), is_group=st.booleans())
-    ),
-    members_added=st.one_of(st.none(), st.lists(st.one_of(st.none(), account), max_size=3)),
-    attachments=st.one_of(st.none(), st.lists(attachment, max_size=2)),
-    entities=st.one_of(st.none(), st.lists(entity, max_size=2)),
-    channel_data=st.one_of(st.none(), json_value),
-    value=st.one_of(st.none(), odd_value),
-    suggested_actions=st.one_of(
-        st.none(),
-        st.builds(
-            SuggestedActions,
-            actions=st.lists(
-                st.builds(CardAction, type=st.just("imBack"), value=json_value), max_size=2
-            ),
-        ),
-    ),
-    listen_for=st.one_of(st.none(), st.lists(st.text(max_size=5), max_size=3)),
-    history_disclosed=st.one_of(st.none(), st.booleans()),
-)
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(activity)
-def test_random_activities_serialize_as_msrest_does(random_activity: Activity) -> None:
-    same_as_msrest(random_activity)
-
-
-def test_the_replies_the_bot_sends_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    def msrest_not_allowed(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("fell back to msrest")
-
-    replies = [addressed(Activity(type=ActivityTypes.typing))] + [
-        addressed(MessageFactory.attachment(CardFactory.adaptive_card(card)))
-        for card in CARDS.values()
-    ]
-    monkeypatch.setattr(Activity, "serialize", msrest_not_allowed)
-    for reply in replies:
-        serialize_activity(reply)
+def test_an_oauth_card_is_written_by_msrest() -> None:
+    oauth = CardFactory.oauth_card(
+        OAuthCard(
+            text="Sign in",
+            connection_name="graph",
+            buttons=[CardAction(type="signin", title="Sign in", value="https://x.example")],
+        )
+    )
+    body = same_as_msrest(addressed(MessageFactory.attachment(oauth)))
+    assert body["attachments"][0]["content"]["connectionName"] == "graph"

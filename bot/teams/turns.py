@@ -1,0 +1,206 @@
+"""Translation between a botbuilder turn and the core's ports: `Turn`, `Message`, `InvokeAnswer`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    CardAction,
+    ConversationReference,
+    OAuthCard,
+)
+
+from bot.auth.tokens import TokenServiceClient
+from bot.core.ports import (
+    InvokeAnswer,
+    IssuedToken,
+    Member,
+    Mention,
+    Message,
+    Origin,
+    SignInResource,
+    Spawn,
+    Turn,
+)
+from bot.teams.activity_check import tenant_id
+
+_log = logging.getLogger(__name__)
+
+# Continues a conversation after the turn: botbuilder's `continue_conversation`.
+Continue = Callable[
+    [ConversationReference, Callable[[TurnContext], Awaitable[None]]],
+    Coroutine[Any, Any, None],
+]
+# The token service client for this turn's activity (the Emulator may serve its own).
+TokenClientFor = Callable[[TurnContext], Awaitable[TokenServiceClient]]
+ClientFor = Callable[[], Awaitable[TokenServiceClient]]
+
+
+def origin_of(activity: Activity) -> Origin:
+    """Who sent the activity and where, as the use cases read it."""
+    sender = activity.from_property
+    bot_id = activity.recipient.id if activity.recipient else None
+    return Origin(
+        channel_id=activity.channel_id or "",
+        conversation_id=activity.conversation.id,
+        conversation_type=activity.conversation.conversation_type or "personal",
+        tenant_id=tenant_id(activity.channel_data, activity.conversation.tenant_id) or "local",
+        user_id=str(sender.id if sender else ""),
+        user_aad_id=getattr(sender, "aad_object_id", None) or None,
+        bot_id=bot_id,
+        locale=activity.locale or "en-us",
+        zone_names=_zone_names(activity),
+        reply_to_id=activity.reply_to_id,
+        mentions=_mentions(activity, bot_id),
+    )
+
+
+def _zone_names(activity: Activity) -> tuple[str, ...]:
+    names = [activity.local_timezone]
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) == "clientInfo":
+            names.append((entity.additional_properties or {}).get("timezone"))
+    return tuple(name for name in names if isinstance(name, str) and name)
+
+
+def _mentions(activity: Activity, bot_id: str | None) -> tuple[Mention, ...]:
+    found = []
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) != "mention":
+            continue
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned")
+        member_id = mentioned.get("id") if isinstance(mentioned, dict) else None
+        text = props.get("text")
+        if isinstance(member_id, str) and member_id != bot_id and isinstance(text, str):
+            found.append(Mention(member_id, text))
+    return tuple(found)
+
+
+def activity_of(message: Message) -> Activity:
+    """The message as an activity to send."""
+    if message.signin is not None:
+        signin = message.signin
+        card = OAuthCard(
+            text=signin.text,
+            connection_name=signin.connection_name,
+            buttons=[CardAction(type="signin", title="Sign in", value=signin.link)],
+            token_exchange_resource=signin.exchange,
+        )
+        return MessageFactory.attachment(CardFactory.oauth_card(card), text=message.text)
+    if message.card is not None:
+        attachment = Attachment(content_type=CardFactory.content_types.adaptive_card)
+        attachment.content = message.card
+        return MessageFactory.attachment(attachment, text=message.text)
+    return MessageFactory.text(message.text or "")
+
+
+def invoke_response(answer: InvokeAnswer) -> InvokeResponse:
+    return InvokeResponse(status=answer.status, body=answer.body)
+
+
+class BotConversation:
+    """The turn's conversation, through botbuilder's TurnContext."""
+
+    def __init__(self, context: TurnContext) -> None:
+        self._context = context
+
+    async def send(self, message: Message) -> str | None:
+        sent = await self._context.send_activity(activity_of(message))
+        return getattr(sent, "id", None) or None
+
+    async def update(self, message_id: str, message: Message) -> None:
+        activity = activity_of(message)
+        activity.id = message_id
+        await self._context.update_activity(activity)
+
+    async def typing(self) -> None:
+        await self._context.send_activity(Activity(type=ActivityTypes.typing))
+
+
+class TurnTokens:
+    """The token service for this turn's user and channel."""
+
+    def __init__(self, client: ClientFor, connection: str, activity: Activity) -> None:
+        self._client = client
+        self._connection = connection
+        self._activity = activity
+
+    def _who(self) -> tuple[str, str, str]:
+        sender = self._activity.from_property
+        return (str(sender.id if sender else ""), self._connection, self._activity.channel_id)
+
+    async def get(self, magic_code: str | None = None) -> IssuedToken | None:
+        return await (await self._client()).get_token(*self._who(), magic_code)
+
+    async def sign_in_resource(self) -> SignInResource:
+        reference = TurnContext.get_conversation_reference(self._activity)
+        relates_to = self._activity.relates_to
+        return await (await self._client()).sign_in_resource(
+            self._connection,
+            reference.serialize(),
+            relates_to.serialize() if relates_to is not None else None,
+        )
+
+    async def exchange(self, sso_token: str) -> IssuedToken | None:
+        return await (await self._client()).exchange(*self._who(), sso_token)
+
+    async def sign_out(self) -> None:
+        await (await self._client()).sign_out(*self._who())
+
+
+class TeamsPeople:
+    """Members of this conversation, looked up through the Bot Connector (Teams only)."""
+
+    def __init__(self, context: TurnContext) -> None:
+        self._context = context
+
+    async def member(self, member_id: str) -> Member | None:
+        found: Any = await TeamsInfo.get_member(self._context, member_id)
+        upn = getattr(found, "user_principal_name", None) or getattr(found, "email", None)
+        return Member(
+            upn=upn or None,
+            aad_object_id=getattr(found, "aad_object_id", None),
+            name=getattr(found, "name", None),
+        )
+
+
+class Turns:
+    """Makes the core's `Turn` for a botbuilder turn, and continues conversations later."""
+
+    def __init__(
+        self,
+        connection_name: str,
+        token_client_for: TokenClientFor,
+        continue_conversation: Continue,
+        spawn: Spawn,
+    ) -> None:
+        self._connection = connection_name
+        self._token_client_for = token_client_for
+        self._continue = continue_conversation
+        self._spawn = spawn
+
+    def of(self, context: TurnContext) -> Turn:
+        activity = context.activity
+        return Turn(
+            origin=origin_of(activity),
+            conversation=BotConversation(context),
+            tokens=TurnTokens(lambda: self._token_client_for(context), self._connection, activity),
+            people=TeamsPeople(context),
+            later=lambda work: self._later(activity, work),
+        )
+
+    def _later(self, activity: Activity, work: Callable[[Turn], Awaitable[None]]) -> None:
+        reference = TurnContext.get_conversation_reference(activity)
+
+        async def run(context: TurnContext) -> None:
+            await work(self.of(context))
+
+        self._spawn(self._continue(reference, run))
