@@ -14,7 +14,6 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +21,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.core.calendar import form_urlencode
 from cards.elements import (
     _BLOCK_MARKER,
     _ORDERED_MARKER,
@@ -243,9 +241,3 @@ def test_a_card_that_is_written_is_plain_json(data: Any) -> None:
         assert not is_plain_json(data)
         return
     assert is_plain_json(card)
-
-
-@settings(max_examples=2000, deadline=None)
-@given(st.dictionaries(st.text(max_size=6), st.text(max_size=40), max_size=4))
-def test_form_urlencode_is_urlencode(fields: dict[str, str]) -> None:
-    assert form_urlencode(fields) == urlencode(fields)

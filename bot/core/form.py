@@ -113,8 +113,6 @@ _OFFERED: Final = ", ".join(duration_label(m) for m in DURATION_CHOICES)
 
 def _without_controls(text: str) -> str:
     """Control and format characters (NUL, bidi overrides, lone surrogates) removed."""
-    if text.isascii() and text.isprintable():
-        return text  # the common case: nothing to remove, no need to look a character at a time
     return "".join(
         " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or not _is_control(ch)
     )

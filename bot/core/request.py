@@ -30,15 +30,12 @@ UtcMinute = Annotated[datetime, AfterValidator(_utc_minute)]
 
 def clean_subject(text: str) -> str:
     """Trim, fold whitespace and drop control characters; bounded length."""
-    if not (text.isascii() and text.isprintable()):  # printable ASCII has no control characters
-        text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
     return _SPACE.sub(" ", text).strip()[:MAX_SUBJECT].rstrip()
 
 
 def normalise_subject(subject: str) -> str:
     """Case-, width- and whitespace-insensitive form used for the externalId."""
-    if subject.isascii():  # where every normalization below is the identity, casefold is lower
-        return _SPACE.sub(" ", subject.lower()).strip()
     # Unicode's compatibility caseless match (D146): one casefold alone is not stable.
     folded = unicodedata.normalize("NFD", subject).casefold()
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", folded).casefold())
