@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,3 +137,24 @@ def activity(
         body["text"] = text
     body.update(extra)
     return body
+
+
+# What makes a test slow by what it uses: Azurite (a node process, once per session) or child
+# processes sharing a store; every e2e test is slow too. Tests slow for other reasons (seconds
+# of real waiting, thousands of Hypothesis examples, a bot started twice) carry
+# `@pytest.mark.slow` where they are written.
+_SLOW_FIXTURES = frozenset({"azurite", "children"})
+_E2E_DIR = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` every test that starts processes or Azurite, so `-m "not slow"` is a quick
+    run. Markers only: which tests run by default is unchanged. (This runs before `-m` selects,
+    so it cannot rely on tests/e2e/conftest.py having marked its tests e2e already.)"""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_blob = callspec is not None and callspec.params.get("store") == "blob"
+        e2e = item.get_closest_marker("e2e") or _E2E_DIR in item.path.resolve().parents
+        if e2e or fixtures & _SLOW_FIXTURES or on_blob:
+            item.add_marker(pytest.mark.slow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ values = st.recursive(
 )
 
 
+@pytest.mark.slow  # 2000 examples, several seconds
 @settings(max_examples=2000, deadline=None)
 @given(values)
 def test_dumps_writes_the_same_json_value_as_json_dumps(value: object) -> None:

@@ -637,6 +637,7 @@ def _check_answer(data: dict[Any, Any], result: ValidForm | InvalidForm) -> None
         assert len(result.attendee_object_ids) + len(result.emails) <= MAX_ATTENDEES
 
 
+@pytest.mark.slow  # several seconds: large generated dicts
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.dictionaries(st.sampled_from([*FIELDS, "meetbot", "x"]) | st.text(), _VALUES),

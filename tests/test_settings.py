@@ -84,6 +84,7 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
     assert variable in str(caught.value)
 
 
+@pytest.mark.slow  # starts app.py in a subprocess
 def test_the_cli_exits_with_the_variable_named_and_no_secret_echoed() -> None:
     env = {
         "PATH": "/usr/bin:/bin",

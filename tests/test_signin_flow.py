@@ -209,6 +209,7 @@ async def test_graph_401_signs_out_reprompts_and_resumes(
         assert meeting_cards(channel)[0]["body"][1]["text"] == "Design review"
 
 
+@pytest.mark.slow  # starts the bot twice
 async def test_a_pending_request_survives_a_restart(
     channel: FakeChannel, token_service: FakeTokenService, tmp_path: Path
 ) -> None:
