@@ -1,8 +1,12 @@
-"""Retry behaviour measured at the wire: the canned Graph records when each attempt arrived."""
+"""Retry behaviour against a canned Graph at the wire.
+
+The waits the client chooses (Retry-After, backoff, the budget) are checked in logical time: the
+client is given a fake sleep and clock. Real time is measured only where aiohttp enforces a
+timeout on the event loop's clock, which the client's clock does not drive."""
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import time
 
 import aiohttp
@@ -24,8 +28,24 @@ from .fakes import CannedGraph, Reply
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.retry-token.c2lnbmF0dXJl"
 REQUEST = CreateOrGetRequest(external_id="retry-1", subject="Retries")
-# Scheduling noise allowed on top of a wait the client chose (a loaded 2-core CI box).
+# Scheduling noise allowed on top of a real timeout (a loaded 2-core CI box).
 SLACK_S = 0.25
+
+
+class FakeTime:
+    """The client's clock and sleep: time moves only when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
 
 
 def created() -> Reply:
@@ -37,14 +57,15 @@ def failing(status: int, retry_after: str | None = None) -> Reply:
     return Reply(status, canned.ERRORS[status], headers)
 
 
-def gaps(fake: CannedGraph) -> list[float]:
-    times = [seen.at for seen in fake.received]
-    return [later - earlier for earlier, later in itertools.pairwise(times)]
-
-
 def client(
-    session: aiohttp.ClientSession, root: str, retry: RetryPolicy, **kwargs: object
+    session: aiohttp.ClientSession,
+    root: str,
+    retry: RetryPolicy,
+    fake_time: FakeTime | None = None,
+    **kwargs: object,
 ) -> GraphClient:
+    if fake_time is not None:
+        kwargs.update(sleep=fake_time.sleep, clock=fake_time.clock)
     return GraphClient(session, f"{root}/v1.0", retry=retry, **kwargs)  # type: ignore[arg-type]
 
 
@@ -53,14 +74,14 @@ async def test_fractional_retry_after_is_honoured(
 ) -> None:
     fake, root = canned_graph
     fake.queue(failing(429, "0.328"), created())
-    result = await client(http_session, root, RetryPolicy()).create_or_get(
+    fake_time = FakeTime()
+    result = await client(http_session, root, RetryPolicy(), fake_time).create_or_get(
         TOKEN, REQUEST, budget_s=5
     )
 
     assert result.created
     assert result.attempts == 2
-    [gap] = gaps(fake)
-    assert 0.328 <= gap < 0.328 + SLACK_S
+    assert fake_time.slept == [0.328]
 
 
 async def test_retry_after_on_503_is_honoured_too(
@@ -68,12 +89,13 @@ async def test_retry_after_on_503_is_honoured_too(
 ) -> None:
     fake, root = canned_graph
     fake.queue(failing(503, "0.2"), created())
-    await client(http_session, root, RetryPolicy(base_delay_s=0.001)).create_or_get(
+    fake_time = FakeTime()
+    await client(http_session, root, RetryPolicy(base_delay_s=0.001), fake_time).create_or_get(
         TOKEN, REQUEST, budget_s=5
     )
 
-    [gap] = gaps(fake)
-    assert 0.2 <= gap < 0.2 + SLACK_S
+    assert fake_time.slept == [0.2]
+    assert len(fake.received) == 2
 
 
 async def test_backoff_grows_without_retry_after(
@@ -82,16 +104,13 @@ async def test_backoff_grows_without_retry_after(
     fake, root = canned_graph
     fake.queue(failing(503), failing(500), failing(504), created())
     policy = RetryPolicy(base_delay_s=0.08, max_delay_s=1.0)
-    result = await client(http_session, root, policy, rand=lambda: 1.0).create_or_get(
+    fake_time = FakeTime()
+    result = await client(http_session, root, policy, fake_time, rand=lambda: 1.0).create_or_get(
         TOKEN, REQUEST, budget_s=5
     )
 
     assert result.attempts == 4
-    first, second, third = gaps(fake)
-    assert 0.08 <= first < 0.08 + SLACK_S
-    assert 0.16 <= second < 0.16 + SLACK_S
-    assert 0.32 <= third < 0.32 + SLACK_S
-    assert first < second < third
+    assert fake_time.slept == pytest.approx([0.08, 0.16, 0.32])
 
 
 async def test_backoff_is_full_jitter_from_the_random_source(
@@ -100,11 +119,13 @@ async def test_backoff_is_full_jitter_from_the_random_source(
     fake, root = canned_graph
     fake.queue(failing(503), failing(503), created())
     policy = RetryPolicy(base_delay_s=2.0, max_delay_s=2.0)
-    await client(http_session, root, policy, rand=lambda: 0.05).create_or_get(
+    fake_time = FakeTime()
+    await client(http_session, root, policy, fake_time, rand=lambda: 0.05).create_or_get(
         TOKEN, REQUEST, budget_s=5
     )
 
-    assert all(0.1 <= gap < 0.1 + SLACK_S for gap in gaps(fake))
+    assert fake_time.slept == pytest.approx([0.1, 0.1])
+    assert len(fake.received) == 3
 
 
 async def test_the_budget_is_never_exceeded(
@@ -113,17 +134,16 @@ async def test_the_budget_is_never_exceeded(
     fake, root = canned_graph
     fake.default = failing(503)
     policy = RetryPolicy(max_attempts=50, base_delay_s=0.1, max_delay_s=0.4)
-    started = time.monotonic()
+    fake_time = FakeTime()
     with pytest.raises(GraphUnavailableError) as caught:
-        await client(http_session, root, policy, rand=lambda: 1.0).create_or_get(
+        await client(http_session, root, policy, fake_time, rand=lambda: 1.0).create_or_get(
             TOKEN, REQUEST, budget_s=1.0
         )
-    elapsed = time.monotonic() - started
 
-    # Sleeps stop before the budget; a timer firing late may add scheduling noise only.
-    assert elapsed <= 1.0 + 0.05
-    assert fake.received[-1].at - started <= 1.0
-    assert caught.value.attempts == len(fake.received) >= 3
+    # 0.1 + 0.2 + 0.4 leave 0.3 s; another 0.4 s wait and a 0.2 s attempt would not fit.
+    assert fake_time.slept == pytest.approx([0.1, 0.2, 0.4])
+    assert sum(fake_time.slept) + policy.min_attempt_s <= 1.0
+    assert caught.value.attempts == len(fake.received) == 4
 
 
 async def test_retry_after_beyond_the_budget_fails_at_once_with_retry_after(
@@ -131,11 +151,13 @@ async def test_retry_after_beyond_the_budget_fails_at_once_with_retry_after(
 ) -> None:
     fake, root = canned_graph
     fake.queue(failing(429, "30"))
-    started = time.monotonic()
+    fake_time = FakeTime()
     with pytest.raises(GraphThrottledError) as caught:
-        await client(http_session, root, RetryPolicy()).create_or_get(TOKEN, REQUEST, budget_s=4)
+        await client(http_session, root, RetryPolicy(), fake_time).create_or_get(
+            TOKEN, REQUEST, budget_s=4
+        )
 
-    assert time.monotonic() - started < 0.5
+    assert fake_time.slept == []
     assert len(fake.received) == 1
     assert caught.value.retry_after == 30
     assert "try again in 30 s" in caught.value.user_message
@@ -146,6 +168,8 @@ async def test_a_hanging_graph_times_out_within_the_budget(
 ) -> None:
     fake, root = canned_graph
     fake.default = Reply(201, canned.MEETING, delay_s=3.0)
+    # Real time: the attempt is cut by aiohttp's timeout on the event loop's clock, which the
+    # client's injectable clock does not drive. The bound is the budget plus scheduling noise.
     started = time.monotonic()
     with pytest.raises(GraphTimeoutError) as caught:
         await client(http_session, root, RetryPolicy()).create_or_get(TOKEN, REQUEST, budget_s=0.5)
@@ -159,12 +183,21 @@ async def test_a_hung_attempt_is_cut_short_and_retried(
     canned_graph: tuple[CannedGraph, str], http_session: aiohttp.ClientSession
 ) -> None:
     fake, root = canned_graph
-    fake.queue(Reply(201, canned.MEETING, delay_s=3.0), Reply(200, canned.MEETING))
+    fake.queue(Reply(201, canned.MEETING, delay_s=30.0), Reply(200, canned.MEETING))
     policy = RetryPolicy(max_attempt_timeout_s=0.3, base_delay_s=0.01)
-    result = await client(http_session, root, policy).create_or_get(TOKEN, REQUEST, budget_s=2)
+    fake_time = FakeTime()
+    started = time.monotonic()
+    result = await client(http_session, root, policy, fake_time).create_or_get(
+        TOKEN, REQUEST, budget_s=20
+    )
+    elapsed = time.monotonic() - started
 
     assert (result.created, result.attempts) == (False, 2)
-    assert 0.3 <= gaps(fake)[0] < 0.3 + SLACK_S
+    assert len(fake_time.slept) == 1
+    assert 0 <= fake_time.slept[0] <= 0.01
+    # Real time, as above: aiohttp cuts the hung attempt after 0.3 s on the loop's clock. Left
+    # alone it would hang until the 20 s budget; the upper bound only has to tell those apart.
+    assert 0.3 <= elapsed < 5.0
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
