@@ -35,13 +35,22 @@ from botframework.connector.auth import (
 from bot.auth.app_tokens import AnonymousTokenSource, CachedTokenSource, TokenSource
 from bot.auth.tokens import TokenServiceClient
 from bot.settings import GOVERNMENT_CHANNEL_SERVICE, Settings
-from bot.teams.channel import ChannelClient, credential_tokens
+from bot.teams.channel import ChannelClient
 
 _log = logging.getLogger(__name__)
 
 # Service URLs come from the activity, and in local mode anyone can name one: bound the cache.
 _CACHE_SIZE = 256
 _ANONYMOUS = AnonymousTokenSource()
+
+
+def credential_tokens(credentials: Any) -> CachedTokenSource:
+    """Tokens from botbuilder `AppCredentials`; their MSAL call blocks, so it runs in a thread."""
+
+    async def fetch() -> str:
+        return str(await asyncio.to_thread(credentials.get_access_token))
+
+    return CachedTokenSource(fetch)
 
 
 class Unauthorized(Exception):

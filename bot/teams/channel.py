@@ -12,7 +12,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from bot.auth.app_tokens import CachedTokenSource, TokenSource
+from bot.auth.app_tokens import TokenSource
 from bot.fastjson import dumps
 
 _log = logging.getLogger(__name__)
@@ -20,7 +20,6 @@ _log = logging.getLogger(__name__)
 USER_AGENT = "MeetBot/0.1 (Microsoft-BotFramework/3.1; BotBuilder Python/4.17 compatible)"
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _MAX_ATTEMPTS = 3
-_REFRESH_MARGIN_S = 300.0
 
 
 class ChannelError(Exception):
@@ -30,15 +29,6 @@ class ChannelError(Exception):
         super().__init__(f"channel {operation} failed with HTTP {status}")
         self.status = status
         self.operation = operation
-
-
-def credential_tokens(credentials: Any) -> CachedTokenSource:
-    """Tokens from botbuilder `AppCredentials`; their MSAL call blocks, so it runs in a thread."""
-
-    async def fetch() -> str:
-        return str(await asyncio.to_thread(credentials.get_access_token))
-
-    return CachedTokenSource(fetch)
 
 
 class ChannelClient:
