@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
-import hmac
 import json
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from bot.auth.keys import load_or_create_key
+from bot.auth.keys import signing_key
 from bot.auth.obo import OboTokens
 from bot.auth.signin import SignIn
 from bot.core.calendar import CalendarFiles, ics
@@ -87,7 +83,7 @@ def create_app(settings: Settings) -> web.Application:
         blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
         blob_container=settings.azure_storage_container,
     )
-    app[KEY] = _signing_key(settings)
+    app[KEY] = signing_key(settings)
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
@@ -95,20 +91,6 @@ def create_app(settings: Settings) -> web.Application:
     if settings.local_mode:
         _mount_sandbox(app, settings)
     return app
-
-
-def _signing_key(settings: Settings) -> bytes:
-    """Signs sandbox tokens and calendar links; the same for every process sharing the store."""
-    if settings.storage == "memory":
-        return secrets.token_bytes(32)
-    if settings.local_mode:
-        return load_or_create_key(Path(settings.sqlite_path).parent / "meetbot.key")
-    password = settings.microsoft_app_password.get_secret_value()
-    if not password:
-        _log.warning("no app secret to derive a signing key from: calendar links end at restart")
-        return secrets.token_bytes(32)
-    # Replicas share the app's secret; derive a key from it rather than keeping another.
-    return hmac.new(password.encode(), b"meetbot/signing-key/v1", hashlib.sha256).digest()
 
 
 def _mount_sandbox(app: web.Application, settings: Settings) -> None:
