@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,22 +30,11 @@ from cards.elements import (
 from cards.lists import meeting_list_card
 from cards.meeting import meeting_card
 from tests.support.cards import ALL_CARDS, END, FULL, START, view
-
-SNAPSHOTS = Path(__file__).parent / "snapshots"
+from tests.support.snapshots import check_snapshot
 
 
 def texts(card: dict[str, Any]) -> str:
     return json.dumps(card, ensure_ascii=False)
-
-
-def check_snapshot(name: str, card: dict[str, Any]) -> None:
-    path = SNAPSHOTS / f"{name}.json"
-    rendered = json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(rendered, encoding="utf-8")
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run with UPDATE_SNAPSHOTS=1 to write it", pytrace=False)
-    assert rendered == path.read_text(encoding="utf-8"), f"{name} changed: UPDATE_SNAPSHOTS=1"
 
 
 def is_plain_json(value: object) -> bool:

@@ -4,9 +4,7 @@ the typed meet command."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,8 +26,8 @@ from bot.core.parse import ParsedMeeting, parse_meeting
 from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT, MeetingRequest
 from cards.form import FormCard, meeting_form_card
 from tests.support.form import ALEX, NEW_YORK, NOW, TODAY
+from tests.support.snapshots import check_snapshot
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
 BERLIN = ZoneInfo("Europe/Berlin")
 KOLKATA = ZoneInfo("Asia/Kolkata")
 ST_JOHNS = ZoneInfo("America/St_Johns")
@@ -56,14 +54,6 @@ def invalid(**changes: Any) -> InvalidForm:
     result = submit(**changes)
     assert isinstance(result, InvalidForm), result
     return result
-
-
-def check_snapshot(name: str, card: dict[str, Any]) -> None:
-    path = SNAPSHOTS / f"{name}.json"
-    rendered = json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
-        path.write_text(rendered, encoding="utf-8")
-    assert rendered == path.read_text(encoding="utf-8"), f"{name} changed: UPDATE_SNAPSHOTS=1"
 
 
 def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
