@@ -15,10 +15,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
-from botbuilder.core import Storage
 
 from bot.sandbox.tokens import SandboxIdentity, SandboxTokenError, SandboxTokens
 
@@ -40,7 +39,17 @@ class TokenSandboxConfig:
     clock: Callable[[], float] = time.time
 
 
-STORAGE = web.AppKey("storage", Storage)
+class TokenSandboxStorage(Protocol):
+    """The part of botbuilder's `Storage` shape the token sandbox uses (any `ClosableStorage`)."""
+
+    async def read(self, keys: list[str]) -> dict[str, Any]: ...
+
+    async def write(self, changes: dict[str, Any]) -> None: ...
+
+    async def delete(self, keys: list[str]) -> None: ...
+
+
+STORAGE: web.AppKey[TokenSandboxStorage] = web.AppKey("storage")
 CONFIG = web.AppKey("config", TokenSandboxConfig)
 
 
@@ -49,16 +58,18 @@ def _key(kind: str, *parts: str) -> str:
     return f"sandbox-token/{kind}/{digest}"
 
 
-async def _get(storage: Storage, key: str) -> dict[str, Any] | None:
+async def _get(storage: TokenSandboxStorage, key: str) -> dict[str, Any] | None:
     found = (await storage.read([key])).get(key)
     return dict(found) if isinstance(found, dict) else None
 
 
-async def _put(storage: Storage, key: str, value: dict[str, Any]) -> None:
+async def _put(storage: TokenSandboxStorage, key: str, value: dict[str, Any]) -> None:
     await storage.write({key: {**value, "e_tag": "*"}})
 
 
-def create_token_sandbox(storage: Storage, config: TokenSandboxConfig) -> web.Application:
+def create_token_sandbox(
+    storage: TokenSandboxStorage, config: TokenSandboxConfig
+) -> web.Application:
     """The sub-application the bot mounts at /sandbox/token in local mode."""
     app = web.Application()
     app[STORAGE] = storage

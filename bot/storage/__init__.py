@@ -1,4 +1,4 @@
-"""The bot's state store: botbuilder `Storage` on SQLite, Blob Storage or memory, and records."""
+"""The bot's state store (botbuilder's `Storage` shape, duck-typed) on SQLite, Blob or memory."""
 
 from bot.storage.base import ClosableStorage
 from bot.storage.errors import ConflictError, StorageError, is_conflict

@@ -1,4 +1,4 @@
-"""`ClosableStorage`: a botbuilder `Storage` the app opens at start-up and closes at shutdown."""
+"""`ClosableStorage`: the bot's key-value store, opened at start-up and closed at shutdown."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from botbuilder.core import Storage
 
+class ClosableStorage(ABC):
+    """A key-value store with eTag concurrency that is real, and an explicit lifetime.
 
-class ClosableStorage(Storage, ABC):  # type: ignore[misc]
-    """A `Storage` with eTag concurrency that is real, and an explicit lifetime.
+    It has the `read`/`write`/`delete` shape of botbuilder's `Storage` without subclassing
+    it, so botbuilder components that take a `Storage` (ConversationState, the SSO token
+    exchange middleware) use it by duck typing, and this package does not import botbuilder.
 
     Rules shared by every implementation (see `bot.storage.items`):
     values are dicts or objects (e.g. `StoreItem`); `read` returns fresh copies with the
@@ -34,6 +36,7 @@ class ClosableStorage(Storage, ABC):  # type: ignore[misc]
 
     async def open(self) -> None:
         """Acquire resources now so a misconfiguration fails at start-up, not on first use."""
+        return  # by default there is nothing to acquire before first use
 
     @abstractmethod
     async def close(self) -> None:

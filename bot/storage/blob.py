@@ -1,4 +1,4 @@
-"""`AzureBlobStorage`: botbuilder `Storage` in one Azure Blob container, shared by bot replicas."""
+"""`AzureBlobStorage`: a `ClosableStorage` in one Azure Blob container, shared by bot replicas."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from contextlib import suppress
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from jsonpickle.pickler import Pickler  # type: ignore[import-untyped]
 from jsonpickle.unpickler import Unpickler  # type: ignore[import-untyped]
 
-from bot.fastjson import dumps, is_plain_json
+from bot.fastjson import dumps
 from bot.storage.errors import ConflictError
 
 ANY_ETAG = "*"
@@ -66,6 +67,36 @@ def stamp_etag(value: object, etag: str) -> None:
     # Objects with __slots__ or read-only attributes simply keep their old eTag.
     with suppress(AttributeError, TypeError):
         setattr(value, ETAG_FIELD, etag)
+
+
+def is_plain_json(value: object) -> bool:
+    """Whether jsonpickle would write `value` as it is: JSON types only (exactly), finite
+    floats, no key it would read back as one of its `py/` tags, no container twice (jsonpickle
+    writes `py/id` references for those)."""
+    seen: set[int] = set()
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+            continue
+        if kind is not dict and kind is not list:
+            return False
+        if id(item) in seen:
+            return False
+        seen.add(id(item))
+        if kind is list:
+            pending.extend(item)
+            continue
+        for key in item:
+            if type(key) is not str or key.startswith("py/"):
+                return False
+        pending.extend(item.values())
+    return True
 
 
 def encode(value: object) -> str:

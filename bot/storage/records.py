@@ -1,15 +1,13 @@
-"""`Records`: the bot's own JSON records on any botbuilder `Storage`, with typed eTag handling."""
+"""`Records`: the bot's own JSON records on a `ClosableStorage`, with typed eTag handling."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from botbuilder.core import MemoryStorage, Storage
-
-from bot.fastjson import is_plain_json, vouch_plain
+from bot.storage.base import ClosableStorage
 from bot.storage.errors import ConflictError, is_conflict
-from bot.storage.items import ANY_ETAG, ETAG_FIELD
+from bot.storage.items import ANY_ETAG, ETAG_FIELD, is_plain_json
 
 JsonObject = dict[str, Any]
 
@@ -20,17 +18,12 @@ class Records:
     """JSON objects stored under `<namespace>/<key>`, each version with an eTag.
 
     The namespace keeps these keys apart from botbuilder's own (`msteams/...`).
-    `create` is exactly-once only on stores that check eTags atomically and give every
-    version a fresh eTag of their own, as `SqliteStorage`, `StrictMemoryStorage` and
-    `AzureBlobStorage` (bot.storage.blob) do.
+    `create` is exactly-once because every `ClosableStorage` checks eTags atomically and
+    gives every version a fresh eTag of its own (botbuilder's `MemoryStorage`, which keeps
+    caller-chosen eTags, is not one).
     """
 
-    def __init__(self, storage: Storage, *, namespace: str) -> None:
-        if isinstance(storage, MemoryStorage):
-            raise TypeError(
-                "botbuilder's MemoryStorage keeps caller-chosen eTags, so Records.create "
-                "would not be exactly-once on it; use StrictMemoryStorage"
-            )
+    def __init__(self, storage: ClosableStorage, *, namespace: str) -> None:
         if not namespace or "/" in namespace:
             raise ValueError(f"namespace must be non-empty and contain no '/', got {namespace!r}")
         self._storage = storage
@@ -73,14 +66,14 @@ class Records:
 
     async def _write(self, key: str, value: JsonObject, etag: str) -> None:
         storage_key = self.storage_key(key)
+        # Only plain JSON: stores write objects through jsonpickle, which would store a
+        # `py/...` key, a set or a shared list as something other than the record.
         if not isinstance(value, dict) or not is_plain_json(value):
             raise TypeError(f"{storage_key!r}: a record must be a plain JSON object")
-        # Checked just now, so the store's encoding need not walk it again. Stores encode
-        # what they are given before they first await: later changes to `value` by the
-        # caller cannot reach the store.
-        document = vouch_plain({_DATA_FIELD: value, ETAG_FIELD: etag})
+        # Stores encode what they are given before they first await, so later changes to
+        # `value` by the caller cannot reach the store.
         try:
-            await self._storage.write({storage_key: document})
+            await self._storage.write({storage_key: {_DATA_FIELD: value, ETAG_FIELD: etag}})
         except ConflictError:
             raise
         except Exception as error:

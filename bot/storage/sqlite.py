@@ -1,14 +1,12 @@
-"""`SqliteStorage`: botbuilder `Storage` in one SQLite file, safe across threads and processes."""
+"""`SqliteStorage`: a `ClosableStorage` in one SQLite file, safe across threads and processes."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -28,7 +26,6 @@ from bot.storage.items import (
 )
 
 _T = TypeVar("_T")
-_log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS store_items (
@@ -39,8 +36,6 @@ CREATE TABLE IF NOT EXISTS store_items (
 """
 # Well under SQLite's limit on bound parameters per statement.
 _KEYS_PER_STATEMENT = 500
-# SQLite's own automatic checkpoint runs every 1000 WAL pages; a record is a few pages.
-_CHECKPOINT_EVERY = 200
 # Primary result codes (the low byte of extended ones such as SQLITE_BUSY_SNAPSHOT).
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
@@ -54,15 +49,14 @@ class SqliteStorage(ClosableStorage):
     one key, `BEGIN IMMEDIATE` for several), so of several writers (tasks, threads or
     processes) holding the same eTag exactly one wins.
 
-    A statement that needs no lock another connection holds runs at once on the event
-    loop's thread, on a connection that never waits (`busy_timeout=0`): a read or a write
-    of one record takes 5-15 us there, where handing it to a thread costs about 100 us of
-    CPU and, on a busy loop, up to a GIL switch interval of latency. When another process
-    holds the lock, the statement goes to one worker thread with a connection of its own
-    that waits up to `busy_timeout` seconds, so the loop is never held by a lock. The loop's
-    connection does not checkpoint the WAL (a checkpoint syncs the disk); the worker
-    does, every `_CHECKPOINT_EVERY` writes. With `synchronous=NORMAL` a committed write
-    survives a crash of the process but the last few may be lost if the machine loses power.
+    Every statement runs on one worker thread that owns the store's only connection, so the
+    event loop never waits for the disk or for another process's lock; the connection waits
+    up to `busy_timeout` seconds for such a lock, then the operation fails with
+    `StorageError`. Values are encoded on the caller's thread before the hand-off (a value
+    changed after `write` was called is stored as it was) and decoded there after it.
+    SQLite checkpoints the WAL itself (every 1000 pages, on a commit). With
+    `synchronous=NORMAL` a committed write survives a crash of the process, but the last
+    few may be lost if the machine loses power.
     """
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
@@ -74,11 +68,6 @@ class SqliteStorage(ClosableStorage):
         self._busy_timeout = busy_timeout
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-storage")
         self._connection: sqlite3.Connection | None = None  # touched only on the worker thread
-        # The event loop's own connection, once the worker has created the schema.
-        self._inline: sqlite3.Connection | None = None
-        self._inline_thread: int | None = None
-        self._schema_ready = False
-        self._writes_since_checkpoint = 0
         self._closed = False
 
     def __repr__(self) -> str:
@@ -95,9 +84,6 @@ class SqliteStorage(ClosableStorage):
         if self._closed:
             return
         self._closed = True
-        if self._inline is not None:
-            self._inline.close()
-            self._inline = None
         loop = asyncio.get_running_loop()
         try:
             # Queued behind any work already submitted, so that work finishes first.
@@ -122,10 +108,6 @@ class SqliteStorage(ClosableStorage):
             for key, value in changes.items()
         ]
         new_etags = await self._run(partial(_write_rows, rows=prepared))
-        self._writes_since_checkpoint += 1
-        if self._writes_since_checkpoint >= _CHECKPOINT_EVERY and not self._closed:
-            self._writes_since_checkpoint = 0
-            self._executor.submit(self._on_worker, _checkpoint).add_done_callback(_log_failure)
         for key, value in changes.items():
             stamp_etag(value, new_etags[key])
 
@@ -135,40 +117,16 @@ class SqliteStorage(ClosableStorage):
             await self._run(partial(_delete_rows, keys=doomed))
 
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` on the worker thread, with the connection (opened on first use)."""
         if self._closed:
             raise StorageError(f"{self!r} is closed")
-        try:
-            inline = self._inline_connection()
-            if inline is not None:
-                return work(inline)
-        except sqlite3.Error as error:
-            # Locked by another connection: nothing was written (the transaction rolled
-            # back), so the worker can do it again, waiting for the lock.
-            if not _is_busy(error):
-                raise StorageError(f"SQLite database {str(self._path)!r}: {error}") from error
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._on_worker, work)
-
-    def _inline_connection(self) -> sqlite3.Connection | None:
-        """The loop thread's connection, opened on first use after the worker's."""
-        if self._inline is not None:
-            return self._inline if self._inline_thread == threading.get_ident() else None
-        if not self._schema_ready:
-            return None
-        connection = sqlite3.connect(
-            self._path, timeout=0, isolation_level=None, check_same_thread=True
-        )
-        connection.execute("PRAGMA busy_timeout = 0")
-        connection.execute("PRAGMA synchronous = NORMAL")
-        connection.execute("PRAGMA wal_autocheckpoint = 0")
-        self._inline, self._inline_thread = connection, threading.get_ident()
-        return connection
 
     def _on_worker(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         try:
             if self._connection is None:
                 self._connection = _connect(self._path, self._busy_timeout)
-                self._schema_ready = True
             return work(self._connection)
         except sqlite3.Error as error:
             # e.g. "database is locked" after busy_timeout, or a file that is not a database.
@@ -184,15 +142,6 @@ def _is_busy(error: sqlite3.Error) -> bool:
     """Whether another connection's lock stopped the statement (so nothing was written)."""
     code = getattr(error, "sqlite_errorcode", None)  # absent on the module's own errors
     return code is not None and code & 0xFF in _BUSY_CODES
-
-
-def _checkpoint(connection: sqlite3.Connection) -> None:
-    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-
-def _log_failure(future: Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        _log.warning("SQLite WAL checkpoint failed", exc_info=future.exception())
 
 
 def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.storage import ConflictError, SqliteStorage, StorageError
-from bot.storage.sqlite import _CHECKPOINT_EVERY
 
 if TYPE_CHECKING:
     from conftest import Children
@@ -45,35 +44,19 @@ def _settings(connection: sqlite3.Connection) -> tuple[int, int, int, int]:
     return (
         pragma("synchronous"),  # 1 is NORMAL
         pragma("busy_timeout"),
-        pragma("wal_autocheckpoint"),
+        pragma("wal_autocheckpoint"),  # SQLite's own checkpoints, at its default
         threading.get_ident(),
     )
 
 
-async def test_the_loop_connection_never_waits_and_the_worker_waits_up_to_the_timeout(
+async def test_statements_run_off_the_loop_on_a_connection_that_waits_for_locks(
     tmp_path: Path,
 ) -> None:
     async with SqliteStorage(tmp_path / "bot.sqlite3", busy_timeout=2.5) as storage:
-        inline = await storage._run(_settings)
-        loop = asyncio.get_running_loop()
-        worker = await loop.run_in_executor(storage._executor, storage._on_worker, _settings)
+        settings = await storage._run(_settings)
 
-    assert inline == (1, 0, 0, threading.get_ident())
-    assert worker[:3] == (1, 2500, 1000)
-    assert worker[3] != threading.get_ident()
-
-
-async def test_the_worker_checkpoints_the_wal_the_loop_connection_leaves(tmp_path: Path) -> None:
-    database = tmp_path / "bot.sqlite3"
-    async with SqliteStorage(database) as storage:
-        await storage.write({"first": {"v": 0}})
-        size_before = database.stat().st_size
-        for i in range(_CHECKPOINT_EVERY):
-            await storage.write({f"k{i}": {"v": "x" * 2000}})
-        # The checkpoint was queued on the worker before this.
-        await asyncio.get_running_loop().run_in_executor(storage._executor, lambda: None)
-
-        assert database.stat().st_size > size_before + _CHECKPOINT_EVERY * 2000
+    assert settings[:3] == (1, 2500, 1000)
+    assert settings[3] != threading.get_ident()
 
 
 async def test_closing_waits_for_work_already_started(tmp_path: Path) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from botbuilder.core import MemoryStorage
 
-from bot.storage import Records, SqliteStorage, StrictMemoryStorage, create_storage
+from bot.storage import SqliteStorage, StrictMemoryStorage, create_storage
 from bot.storage.blob import AzureBlobStorage
 from tests.replicas import Azurite, azurite_connection_string, drop_container
 
@@ -81,8 +80,3 @@ def test_blob_with_a_malformed_connection_string_is_refused_without_echoing_it()
         )
 
     assert "hunter2-secret" not in str(raised.value)
-
-
-def test_records_refuse_botbuilder_memory_storage() -> None:
-    with pytest.raises(TypeError, match="StrictMemoryStorage"):
-        Records(MemoryStorage(), namespace="pending")
