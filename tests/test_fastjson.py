@@ -1,4 +1,4 @@
-"""`bot.fastjson`: `dumps` writes the JSON `json.dumps` writes; a vouched value is trusted once."""
+"""`bot.core.fastjson.dumps` writes the JSON `json.dumps` writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.fastjson import dumps, is_plain_json, vouch_plain
+from bot.core.fastjson import dumps
 
 values = st.recursive(
     st.one_of(
@@ -38,24 +38,3 @@ def test_compact_non_ascii_as_utf8_and_a_lone_surrogate_escaped() -> None:
     assert dumps({"a": [1, 2.5, None]}) == b'{"a":[1,2.5,null]}'
     assert dumps({"subject": "Café ☕"}) == '{"subject":"Café ☕"}'.encode()
     assert dumps({"subject": "\ud800"}) == b'{"subject":"\\ud800"}'
-
-
-def test_a_vouched_value_is_trusted_once_then_walked_again() -> None:
-    # Not plain (a set), so a True can only come from the vouch.
-    value = {"a": {1, 2}}
-    assert vouch_plain(value) is value
-    assert is_plain_json(value)
-    assert not is_plain_json(value)
-
-
-def test_only_the_newest_vouches_are_kept() -> None:
-    oldest = {"a": {1}}
-    vouch_plain(oldest)
-    newer = [vouch_plain({"n": {i}}) for i in range(64)]
-    assert not is_plain_json(oldest)
-    assert is_plain_json(newer[-1])
-
-
-def test_an_equal_value_is_not_a_vouched_one() -> None:
-    vouch_plain({"a": {1}})
-    assert not is_plain_json({"a": {1}})

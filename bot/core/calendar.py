@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ValidationError
 
-from bot.fastjson import dumps
+from bot.core.fastjson import dumps
 
 ICS_LIFETIME_S = 30 * 24 * 3600
 OUTLOOK_COMPOSE = "https://outlook.office.com/calendar/0/deeplink/compose"

@@ -18,8 +18,8 @@ import aiohttp
 from pydantic import ValidationError
 from yarl import URL
 
+from bot.core.fastjson import dumps
 from bot.core.online_meeting import CreateOrGetRequest, OnlineMeeting
-from bot.fastjson import dumps
 from bot.graph.errors import (
     GraphBadRequestError,
     GraphError,

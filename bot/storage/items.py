@@ -11,7 +11,7 @@ from typing import Any
 from jsonpickle.pickler import Pickler  # type: ignore[import-untyped]
 from jsonpickle.unpickler import Unpickler  # type: ignore[import-untyped]
 
-from bot.fastjson import dumps
+from bot.core.fastjson import dumps
 from bot.storage.errors import ConflictError
 
 ANY_ETAG = "*"

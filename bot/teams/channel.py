@@ -13,7 +13,7 @@ import aiohttp
 from yarl import URL
 
 from bot.auth.app_tokens import TokenSource
-from bot.fastjson import dumps
+from bot.core.fastjson import dumps
 
 _log = logging.getLogger(__name__)
 
