@@ -36,6 +36,8 @@ class FakeChannel:
     server: TestServer
     received: list[Received] = field(default_factory=list)
     fail_with: list[int] = field(default_factory=list)
+    # conversation id -> member id -> the TeamsChannelAccount JSON Teams answers with.
+    members: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -65,7 +67,21 @@ def _channel_app(channel_ref: list[FakeChannel]) -> web.Application:
             return web.json_response({"error": {"code": "x"}}, status=channel.fail_with.pop(0))
         return web.json_response({"id": f"reply-{next(_ids)}"})
 
+    async def member(request: web.Request) -> web.Response:
+        """Teams answers a member lookup only for members of that conversation."""
+        channel = channel_ref[0]
+        conversation = request.match_info["conversation"]
+        found = channel.members.get(conversation, {}).get(request.match_info["member"])
+        if found is None:
+            error = {
+                "code": "MemberNotFoundInConversation",
+                "message": "The member is not part of this conversation.",
+            }
+            return web.json_response({"error": error}, status=404)
+        return web.json_response(found)
+
     app = web.Application()
+    app.router.add_route("GET", "/v3/conversations/{conversation}/members/{member}", member)
     app.router.add_route("POST", "/v3/conversations/{conversation}/activities", record)
     app.router.add_route("POST", "/v3/conversations/{conversation}/activities/{id}", record)
     app.router.add_route("PUT", "/v3/conversations/{conversation}/activities/{id}", record)

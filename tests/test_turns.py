@@ -1,126 +1,105 @@
-"""Turn tests: the handler's routing through botbuilder's TestAdapter, no HTTP."""
+"""Routing: what each kind of activity gets back, through the real app and a fake channel."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    ChannelAccount,
-    ConversationAccount,
-    Entity,
-    Mention,
-)
+from aiohttp.test_utils import TestClient
 
-from bot.auth.tokens import TokenServiceClient
-from bot.core.ports import Turn
-from bot.teams.handler import MeetBot
-from bot.teams.turns import Turns
+from tests.conftest import FakeChannel, activity
 
 
-def _bot() -> MeetBot:
-    """The handler with no use cases behind it: help, unknown text and the welcome."""
-
-    async def no_token_service(_context: TurnContext) -> TokenServiceClient:
-        raise AssertionError("these turns need no token service")
-
-    def no_later_work(_work: Coroutine[Any, Any, None]) -> None:
-        raise AssertionError("these turns leave no work for later")
-
-    async def no_continuation(*_args: Any) -> None:
-        raise AssertionError("these turns continue no conversation")
-
-    return MeetBot(Turns("graph", no_token_service, no_continuation, no_later_work))
+def _card_title(channel: FakeChannel) -> str:
+    return str(channel.cards()[0]["body"][0]["text"])
 
 
-async def turn(adapter: TestAdapter, incoming: Activity | str) -> Activity | None:
-    """Run one turn and return the bot's first reply."""
-    if isinstance(incoming, str):
-        incoming = Activity(type=ActivityTypes.message, text=incoming)
-    await adapter.receive_activity(incoming)
-    return adapter.get_next_activity()
+async def _post(client: TestClient[Any, Any], body: dict[str, Any]) -> None:
+    response = await client.post("/api/messages", json=body)
+    assert response.status == 201, await response.text()
 
 
-def _card_title(activity: Activity) -> str:
-    card: dict[str, Any] = activity.attachments[0].content
-    return str(card["body"][0]["text"])
+async def test_help_replies_with_the_help_card(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    await _post(client, activity(channel.url, text="help"))
+    assert _card_title(channel) == "MeetBot"
+    reply = channel.activities()[0]
+    assert reply["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert reply["inputHint"] == "acceptingInput"
 
 
-async def test_help_replies_with_the_help_card() -> None:
-    adapter = TestAdapter(_bot().on_turn)
-    reply = await turn(adapter, "help")
-    assert reply is not None
-    assert reply.attachments[0].content_type == "application/vnd.microsoft.card.adaptive"
-    assert _card_title(reply) == "MeetBot"
-
-
-async def test_unknown_text_gets_a_hint_that_quotes_it_escaped() -> None:
-    adapter = TestAdapter(_bot().on_turn)
-    reply = await turn(adapter, "[dance](https://evil.example)")
-    assert reply is not None
-    assert "help" in reply.text
+async def test_unknown_text_gets_a_hint_that_quotes_it_escaped(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    await _post(client, activity(channel.url, text="[dance](https://evil.example)"))
+    (reply,) = channel.activities()
+    assert "help" in reply["text"]
     # The brackets are escaped, so no client can render a link.
-    assert "\\[dance\\](https://evil.example)" in reply.text
+    assert "\\[dance\\](https://evil.example)" in reply["text"]
 
 
-async def test_the_bots_own_mention_is_stripped() -> None:
-    adapter = TestAdapter(_bot().on_turn)
-    bot = ChannelAccount(id="bot", name="MeetBot")
-    mention = Mention(mentioned=bot, text="<at>MeetBot</at>", type="mention")
-    message = Activity(
-        type=ActivityTypes.message,
-        text="<at>MeetBot</at> help",
-        entities=[Entity().deserialize(mention.serialize())],
-        recipient=bot,
+async def test_the_bots_own_mention_is_stripped(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    mention = {
+        "type": "mention",
+        "mentioned": {"id": "28:meetbot", "name": "MeetBot"},
+        "text": "<at>MeetBot</at>",
+    }
+    body = activity(
+        channel.url, text="<at>MeetBot</at> help", entities=[mention], conversation_type="groupChat"
     )
-    reply = await turn(adapter, message)
-    assert reply is not None
-    assert _card_title(reply) == "MeetBot"
+    await _post(client, body)
+    assert _card_title(channel) == "MeetBot"
 
 
-async def test_the_new_meeting_button_routes_to_the_meet_command() -> None:
-    seen: list[str] = []
-    bot = _bot()
-
-    async def meet(_turn: Turn, command: Any) -> None:
-        seen.append(command.name)
-
-    from bot.core.commands import CommandName
-
-    bot.register(CommandName.MEET, meet)
-    adapter = TestAdapter(bot.on_turn)
-    await turn(adapter, Activity(type=ActivityTypes.message, value={"meetbot": "newMeeting"}))
-    assert seen == ["meet"]
+async def test_the_new_meeting_button_opens_the_form(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    await _post(client, activity(channel.url, text=None, value={"meetbot": "newMeeting"}))
+    inputs = [e.get("id") for e in channel.cards()[0]["body"] if "id" in e]
+    assert "subject" in inputs
 
 
-def _members_added(conversation_type: str, *member_ids: str) -> Activity:
-    return Activity(
-        type=ActivityTypes.conversation_update,
-        members_added=[ChannelAccount(id=member) for member in member_ids],
-        recipient=ChannelAccount(id="bot"),
-        conversation=ConversationAccount(id="c", conversation_type=conversation_type),
+async def test_a_button_from_an_unknown_card_says_so(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    await _post(client, activity(channel.url, text=None, value={"meetbot": "no-such-action"}))
+    (reply,) = channel.activities()
+    assert "no longer understand" in reply["text"]
+
+
+def _members_added(
+    channel: FakeChannel, conversation_type: str, *member_ids: str
+) -> dict[str, Any]:
+    return activity(
+        channel.url,
+        text=None,
+        kind="conversationUpdate",
+        conversation_type=conversation_type,
+        membersAdded=[{"id": member} for member in member_ids],
     )
 
 
-async def test_welcome_when_installed_in_a_group_chat() -> None:
-    adapter = TestAdapter(_bot().on_turn)
-    reply = await turn(adapter, _members_added("groupChat", "bot"))
-    assert reply is not None
-    assert _card_title(reply) == "Hi, I'm MeetBot"
+async def test_welcome_when_installed_in_a_group_chat(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    await _post(client, _members_added(channel, "groupChat", "28:meetbot"))
+    assert _card_title(channel) == "Hi, I'm MeetBot"
+    # A conversation update is not something to reply to.
+    assert "replyToId" not in channel.activities()[0]
 
 
-async def test_no_welcome_spam_when_someone_joins_a_team() -> None:
-    adapter = TestAdapter(_bot().on_turn)
-    await turn(adapter, _members_added("channel", "29:new-colleague"))
-    assert not adapter.activity_buffer
+async def test_no_welcome_spam_when_someone_joins_a_team(
+    client: TestClient[Any, Any], channel: FakeChannel
+) -> None:
+    colleague = {"id": "29:new-colleague", "name": "Adele", "aadObjectId": "adele-oid"}
+    channel.members["a:conversation-1"] = {"29:new-colleague": colleague}
+    await _post(client, _members_added(channel, "channel", "29:new-colleague"))
+    assert channel.received == []
 
 
-async def test_welcome_in_personal_chat() -> None:
-    adapter = TestAdapter(_bot().on_turn)
-    reply = await turn(adapter, _members_added("personal", "29:user"))
-    assert reply is not None
-    assert _card_title(reply) == "Hi, I'm MeetBot"
+async def test_welcome_in_personal_chat(client: TestClient[Any, Any], channel: FakeChannel) -> None:
+    channel.members["a:conversation-1"] = {"29:user": {"id": "29:user", "name": "Megan"}}
+    await _post(client, _members_added(channel, "personal", "29:user"))
+    assert _card_title(channel) == "Hi, I'm MeetBot"

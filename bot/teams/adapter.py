@@ -134,6 +134,8 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
     """botbuilder's turn pipeline and authentication; clients built once, replies over aiohttp."""
 
     OUTBOUND_KEY = "MeetBot.Outbound"
+    # The activity's JSON as it arrived, for replies addressed without msrest (see turns.py).
+    INBOUND_JSON_KEY = "MeetBot.InboundJson"
 
     def __init__(
         self, settings: Settings, session: aiohttp.ClientSession, channel: ChannelClient
@@ -184,9 +186,12 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
         inbound: Inbound,
         activity: Activity,
         logic: Callable[[TurnContext], Awaitable[None]],
+        body: dict[str, Any] | None = None,
     ) -> InvokeResponse | None:
         activity.caller_id = inbound.caller_id
         context = await self._turn_context(activity, inbound.claims, inbound.audience, logic)
+        if body is not None:
+            context.turn_state[self.INBOUND_JSON_KEY] = body
         await self.run_pipeline(context, logic)
         result: InvokeResponse | None = self._process_turn_results(context)
         return result
@@ -333,6 +338,30 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
     def _tokens(self, context: TurnContext) -> TokenSource:
         outbound: _Outbound | None = context.turn_state.get(self.OUTBOUND_KEY)
         return outbound.tokens if outbound is not None else _ANONYMOUS
+
+    async def post_json(self, context: TurnContext, activity: dict[str, Any]) -> str | None:
+        """Send an activity already written as the Bot Connector's JSON; its id."""
+        conversation = activity["conversation"]["id"]
+        sent: str | None = await self._channel.send(
+            activity["serviceUrl"],
+            conversation,
+            activity,
+            self._tokens(context),
+            reply_to_id=activity.get("replyToId"),
+        )
+        return sent
+
+    async def put_json(
+        self, context: TurnContext, activity_id: str, activity: dict[str, Any]
+    ) -> None:
+        """Replace a sent activity with one written as the Bot Connector's JSON."""
+        await self._channel.update(
+            activity["serviceUrl"],
+            activity["conversation"]["id"],
+            activity_id,
+            {**activity, "id": activity_id},
+            self._tokens(context),
+        )
 
     async def send_activities(
         self, context: TurnContext, activities: list[Activity]

@@ -113,12 +113,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     adapter = MeetBotAdapter(settings, session, ChannelClient(session))
     adapter.on_turn_error = on_turn_error
     tasks = BackgroundTasks()
-    turns = Turns(
-        settings.connection_name,
-        adapter.token_client_for,
-        lambda reference, logic: adapter.continue_conversation(reference, logic, None),
-        tasks.spawn,
-    )
+    turns = Turns(adapter, settings.connection_name, tasks.spawn)
     records = Records(storage, namespace="meetbot")
     calendar = CalendarFiles(app[KEY], settings.browser_url)
     obo = OboTokens.from_settings(settings) if settings.auth_mode == "obo" else None
@@ -215,7 +210,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if _redelivered(services, activity):
         _log.info("dropped a redelivered %s activity", activity.type)
         return web.Response(status=201)
-    response = await services.adapter.run_authenticated(inbound, activity, services.bot.on_turn)
+    response = await services.adapter.run_authenticated(
+        inbound, activity, services.bot.on_turn, body
+    )
     if response is not None:
         return _invoke_answer(response)
     return web.Response(status=201)

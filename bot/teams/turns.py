@@ -6,16 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
-    Attachment,
-    CardAction,
     ConversationReference,
-    OAuthCard,
 )
+from botframework.connector import Channels
 
 from bot.auth.tokens import TokenServiceClient
 from bot.core.ports import (
@@ -30,6 +28,7 @@ from bot.core.ports import (
     Turn,
 )
 from bot.teams.activity_check import tenant_id
+from bot.teams.adapter import MeetBotAdapter
 
 _log = logging.getLogger(__name__)
 
@@ -84,22 +83,69 @@ def _mentions(activity: Activity, bot_id: str | None) -> tuple[Mention, ...]:
     return tuple(found)
 
 
-def activity_of(message: Message) -> Activity:
-    """The message as an activity to send."""
+_ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+_OAUTH = "application/vnd.microsoft.card.oauth"
+# Channels that do not thread replies (botbuilder's `apply_conversation_reference` rule).
+_NO_REPLY_TO = frozenset({Channels.direct_line, Channels.webchat})
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """The message as the Bot Connector's activity JSON (before it is addressed)."""
+    activity: dict[str, Any] = {"type": "message", "inputHint": "acceptingInput"}
+    if message.text is not None:
+        activity["text"] = message.text
+    attachments = []
+    if message.card is not None:
+        attachments.append({"contentType": _ADAPTIVE, "content": message.card})
     if message.signin is not None:
         signin = message.signin
-        card = OAuthCard(
-            text=signin.text,
-            connection_name=signin.connection_name,
-            buttons=[CardAction(type="signin", title="Sign in", value=signin.link)],
-            token_exchange_resource=signin.exchange,
-        )
-        return MessageFactory.attachment(CardFactory.oauth_card(card), text=message.text)
-    if message.card is not None:
-        attachment = Attachment(content_type=CardFactory.content_types.adaptive_card)
-        attachment.content = message.card
-        return MessageFactory.attachment(attachment, text=message.text)
-    return MessageFactory.text(message.text or "")
+        content: dict[str, Any] = {
+            "text": signin.text,
+            "connectionName": signin.connection_name,
+            "buttons": [{"type": "signin", "title": "Sign in", "value": signin.link}],
+        }
+        if signin.exchange is not None:
+            content["tokenExchangeResource"] = signin.exchange
+        attachments.append({"contentType": _OAUTH, "content": content})
+    if attachments:
+        activity["attachmentLayout"] = "list"
+        activity["attachments"] = attachments
+    return activity
+
+
+def address_of(context: TurnContext, inbound: dict[str, Any] | None) -> dict[str, Any]:
+    """Where replies to this turn go: its conversation, from the bot to the sender, as a reply
+    to the activity. From the activity's JSON as it arrived when there is one (a proactive
+    turn has none), so that no msrest model is written for each reply."""
+    activity = context.activity
+    if inbound is not None:
+        address: dict[str, Any] = {
+            "channelId": inbound["channelId"],
+            "serviceUrl": inbound["serviceUrl"],
+            "conversation": inbound["conversation"],
+            "from": inbound.get("recipient"),
+            "recipient": inbound.get("from"),
+        }
+        if isinstance(inbound.get("locale"), str):
+            address["locale"] = inbound["locale"]
+    else:
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        address = {
+            "channelId": reference.get("channelId"),
+            "serviceUrl": reference.get("serviceUrl"),
+            "conversation": reference.get("conversation"),
+            "from": reference.get("bot"),
+            "recipient": reference.get("user"),
+        }
+        if reference.get("locale"):
+            address["locale"] = reference["locale"]
+    if (
+        activity.id
+        and activity.type != ActivityTypes.conversation_update
+        and activity.channel_id not in _NO_REPLY_TO
+    ):
+        address["replyToId"] = activity.id
+    return address
 
 
 def invoke_response(answer: InvokeAnswer) -> InvokeResponse:
@@ -107,22 +153,25 @@ def invoke_response(answer: InvokeAnswer) -> InvokeResponse:
 
 
 class BotConversation:
-    """The turn's conversation, through botbuilder's TurnContext."""
+    """The turn's conversation: the core's messages sent as Bot Connector JSON."""
 
-    def __init__(self, context: TurnContext) -> None:
+    def __init__(self, context: TurnContext, adapter: MeetBotAdapter) -> None:
         self._context = context
+        self._adapter = adapter
+        self._address = address_of(context, context.turn_state.get(adapter.INBOUND_JSON_KEY))
 
     async def send(self, message: Message) -> str | None:
-        sent = await self._context.send_activity(activity_of(message))
-        return getattr(sent, "id", None) or None
+        return await self._adapter.post_json(
+            self._context, {**message_json(message), **self._address}
+        )
 
     async def update(self, message_id: str, message: Message) -> None:
-        activity = activity_of(message)
-        activity.id = message_id
-        await self._context.update_activity(activity)
+        await self._adapter.put_json(
+            self._context, message_id, {**message_json(message), **self._address}
+        )
 
     async def typing(self) -> None:
-        await self._context.send_activity(Activity(type=ActivityTypes.typing))
+        await self._adapter.post_json(self._context, {"type": "typing", **self._address})
 
 
 class TurnTokens:
@@ -175,24 +224,19 @@ class TeamsPeople:
 class Turns:
     """Makes the core's `Turn` for a botbuilder turn, and continues conversations later."""
 
-    def __init__(
-        self,
-        connection_name: str,
-        token_client_for: TokenClientFor,
-        continue_conversation: Continue,
-        spawn: Spawn,
-    ) -> None:
+    def __init__(self, adapter: MeetBotAdapter, connection_name: str, spawn: Spawn) -> None:
+        self._adapter = adapter
         self._connection = connection_name
-        self._token_client_for = token_client_for
-        self._continue = continue_conversation
         self._spawn = spawn
 
     def of(self, context: TurnContext) -> Turn:
         activity = context.activity
         return Turn(
             origin=origin_of(activity),
-            conversation=BotConversation(context),
-            tokens=TurnTokens(lambda: self._token_client_for(context), self._connection, activity),
+            conversation=BotConversation(context, self._adapter),
+            tokens=TurnTokens(
+                lambda: self._adapter.token_client_for(context), self._connection, activity
+            ),
             people=TeamsPeople(context),
             later=lambda work: self._later(activity, work),
         )
@@ -203,4 +247,4 @@ class Turns:
         async def run(context: TurnContext) -> None:
             await work(self.of(context))
 
-        self._spawn(self._continue(reference, run))
+        self._spawn(self._adapter.continue_conversation(reference, run, None))
