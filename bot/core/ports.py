@@ -148,6 +148,10 @@ class RecordStore(Protocol):
         """Write only if absent; True for exactly one of any number of concurrent callers."""
         ...
 
+    async def update(self, key: str, change: Callable[[JsonObject | None], JsonObject]) -> None:
+        """Replace the record (None when absent) with `change(record)`, atomically."""
+        ...
+
     async def delete(self, key: str) -> None: ...
 
 

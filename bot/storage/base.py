@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self
+
+from bot.storage.errors import ConflictError, StorageError
+from bot.storage.items import ETAG_FIELD
+
+UPDATE_ATTEMPTS = 5
 
 
 class ClosableStorage(ABC):
@@ -33,6 +39,26 @@ class ClosableStorage(ABC):
     @abstractmethod
     async def delete(self, keys: Iterable[str] | None) -> None:
         """Remove `keys` unconditionally; missing keys are ignored."""
+
+    async def update(self, key: str, change: Callable[[Any | None], dict[str, Any]]) -> None:
+        """Replace the value of `key` (None when absent) with `change(value)`, atomically: a
+        version written meanwhile by anyone else is read again and changed again.
+
+        `change` must be a pure function of its argument. This reads, then writes on the
+        condition of the eTag read; stores that can do both in one transaction do.
+        """
+        for _attempt in range(UPDATE_ATTEMPTS):
+            current = (await self.read([key])).get(key)
+            etag = current.get(ETAG_FIELD) if isinstance(current, dict) else None
+            new = change(current)
+            # Absent: a fresh eTag no stored version can have makes the write create-only.
+            new[ETAG_FIELD] = etag if etag is not None else f"create-{uuid.uuid4().hex}"
+            try:
+                await self.write({key: new})
+                return
+            except ConflictError:
+                continue
+        raise StorageError(f"{key!r} kept changing: gave up after {UPDATE_ATTEMPTS} attempts")
 
     async def open(self) -> None:
         """Acquire resources now so a misconfiguration fails at start-up, not on first use."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from bot.storage.base import ClosableStorage
@@ -60,6 +61,22 @@ class Records:
         except ConflictError:
             return False
         return True
+
+    async def update(self, key: str, change: Callable[[JsonObject | None], JsonObject]) -> None:
+        """Replace the record with `change(record)` (None when absent), atomically: a version
+        written by anyone else meanwhile is changed again, never overwritten."""
+        storage_key = self.storage_key(key)
+
+        def document(stored: Any) -> dict[str, Any]:
+            record = stored.get(_DATA_FIELD) if isinstance(stored, dict) else None
+            if stored is not None and not isinstance(record, dict):
+                raise TypeError(f"{storage_key!r} does not hold a MeetBot record")
+            value = change(record)
+            if not isinstance(value, dict) or not is_plain_json(value):
+                raise TypeError(f"{storage_key!r}: a record must be a plain JSON object")
+            return {_DATA_FIELD: value}
+
+        await self._storage.update(storage_key, document)
 
     async def delete(self, key: str) -> None:
         await self._storage.delete([self.storage_key(key)])

@@ -111,6 +111,10 @@ class SqliteStorage(ClosableStorage):
         for key, value in changes.items():
             stamp_etag(value, new_etags[key])
 
+    async def update(self, key: str, change: Callable[[Any | None], dict[str, Any]]) -> None:
+        """One transaction on the worker thread: read, change, write (no eTag round trip)."""
+        await self._run(partial(_update_row, key=validate_key(key), change=change))
+
     async def delete(self, keys: Iterable[str] | None) -> None:
         doomed = list(dict.fromkeys(validate_key(key) for key in keys or ()))
         if doomed:
@@ -249,6 +253,18 @@ def _write_row(
         ).fetchone()
         raise ConflictError(key, requested, None if current is None else current[0])
     return {key: etag}
+
+
+def _update_row(
+    connection: sqlite3.Connection, key: str, change: Callable[[Any | None], dict[str, Any]]
+) -> None:
+    # IMMEDIATE: the write lock is held from the read to the write.
+    with _transaction(connection, "BEGIN IMMEDIATE"):
+        row = connection.execute(
+            "SELECT etag, value FROM store_items WHERE key = ?", (key,)
+        ).fetchone()
+        current = None if row is None else decode(row[1], row[0])
+        connection.execute(_UPSERT, (key, new_etag(), encode(change(current)), None))
 
 
 def _delete_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> None:

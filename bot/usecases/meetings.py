@@ -31,7 +31,6 @@ from bot.graph import (
     GraphError,
     OnlineMeetingsApi,
 )
-from bot.storage import ConflictError
 from bot.usecases.busy import typing_while_slow
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card
@@ -40,7 +39,6 @@ _log = logging.getLogger(__name__)
 
 MESSAGE_BUDGET_S = 12.0
 RETRY_ACTION = "retry"
-_LEDGER_WRITE_ATTEMPTS = 5
 
 
 def user_zone(origin: Origin, default: ZoneInfo) -> ZoneInfo:
@@ -95,27 +93,13 @@ class ConversationLedger:
     def __init__(self, records: RecordStore) -> None:
         self._records = records
 
-    async def read(self, key: str) -> tuple[Ledger | None, str | None]:
-        return await self._records.get(key)
+    async def read(self, key: str) -> Ledger | None:
+        ledger, _etag = await self._records.get(key)
+        return ledger
 
-    async def add(
-        self, key: str, entry: dict[str, Any], read: tuple[Ledger | None, str | None] | None
-    ) -> None:
-        """Add `entry` as the newest meeting; `read` is the version read before, if any (a
-        conditional write: when the ledger changed meanwhile, it is read again)."""
-        for attempt in range(_LEDGER_WRITE_ATTEMPTS):
-            ledger, etag = read if read is not None and attempt == 0 else await self.read(key)
-            value = with_meeting(ledger, entry)
-            try:
-                if etag is None:
-                    if await self._records.create(key, value):
-                        return
-                    continue
-                await self._records.put(key, value, etag)
-                return
-            except ConflictError:
-                continue
-        _log.warning("gave up recording a meeting in the conversation ledger after conflicts")
+    async def add(self, key: str, entry: dict[str, Any]) -> None:
+        """Add `entry` as the conversation's newest meeting."""
+        await self._records.update(key, lambda ledger: with_meeting(ledger, entry))
 
 
 class Meetings:
@@ -206,20 +190,19 @@ class Meetings:
         """Ask Graph; the card to show, or no card when the user must sign in again."""
         external_id = request.external_id  # a hash over the canonical request: computed once
         key = ledger_key(turn.origin)
-        # The ledger as read before asking Graph: the limiter's question, and the version the
-        # meeting is then added to.
-        ledger = await self._ledger.read(key) if self._rate is not None else None
         rate_key: str | None = None
-        if self._rate is not None and not holds(ledger[0] if ledger else None, external_id):
-            # Only new meetings count; asking again for one made here is always answered.
+        if self._rate is not None:
             rate_key = f"{request.tenant_id}/{request.organizer_id}"
             decision = self._rate.acquire(rate_key)
+            # Over the limit: asking again for a meeting made here is still answered.
             if not decision.allowed:
-                return Outcome(
-                    problem_card(
-                        "You've reached the limit for now", meetings_limit_message(decision)
+                rate_key = None
+                if not holds(await self._ledger.read(key), external_id):
+                    return Outcome(
+                        problem_card(
+                            "You've reached the limit for now", meetings_limit_message(decision)
+                        )
                     )
-                )
         result: CreateOrGetResult | None = None
         try:
             result = await self._graph.create_or_get(
@@ -243,7 +226,7 @@ class Meetings:
             if self._rate is not None and rate_key is not None and not (result and result.created):
                 self._rate.refund(rate_key)
         view = self._view(turn.origin, request, result, notes)
-        await self._ledger.add(key, _ledger_entry(view, external_id), ledger)
+        await self._ledger.add(key, _ledger_entry(view, external_id))
         return Outcome(meeting_card(view))
 
     def _view(
@@ -281,8 +264,7 @@ class Meetings:
         )
 
     async def on_list(self, turn: Turn, _command: Command) -> None:
-        ledger, _ = await self._ledger.read(ledger_key(turn.origin))
-        meetings, older = shown(ledger)
+        meetings, older = shown(await self._ledger.read(ledger_key(turn.origin)))
         if not meetings:
             await turn.conversation.send(
                 Message(

@@ -62,6 +62,20 @@ async def create(target: str, key: str, tasks: int) -> None:
         say(f"created {created.count(True)} {writer}")
 
 
+async def append(target: str, key: str, count: int) -> None:
+    """Say "ready", wait for "go", append `count` numbers to a record by `Records.update`."""
+    async with open_store(target) as storage:
+        records = Records(storage, namespace="race")
+        say("ready")
+        await asyncio.to_thread(sys.stdin.readline)
+        writer = os.getpid()
+        for n in range(count):
+            await records.update(
+                key, lambda record, n=n: {"items": [*(record or {}).get("items", []), [writer, n]]}
+            )
+        say(f"appended {writer}")
+
+
 def hold_write_lock(database: str, seconds: float) -> None:
     """Take the database's write lock, say "locked", keep it `seconds`, then commit."""
     connection = sqlite3.connect(database, isolation_level=None)
@@ -81,6 +95,9 @@ def main(argv: list[str]) -> None:
     elif command == "create":
         target, key, tasks = args
         asyncio.run(create(target, key, int(tasks)))
+    elif command == "append":
+        target, key, count = args
+        asyncio.run(append(target, key, int(count)))
     elif command == "hold":
         database, seconds = args
         hold_write_lock(database, float(seconds))

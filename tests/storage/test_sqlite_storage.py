@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.storage import ConflictError, SqliteStorage, StorageError
+from bot.storage import ConflictError, Records, SqliteStorage, StorageError
 
 if TYPE_CHECKING:
     from conftest import Children
@@ -151,6 +151,27 @@ async def test_processes_racing_the_sso_dedup_write_on_a_new_file_have_one_winne
 
     assert sum(outcome.startswith("won ") for outcome in outcomes) == 1
     assert outcomes.count("conflict") == 3
+
+
+async def test_updates_from_several_processes_are_all_applied(
+    tmp_path: Path, children: Children
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    processes = [await children.spawn("append", database, "ledger", "25") for _ in range(3)]
+    for process in processes:
+        assert await children.read_line(process) == "ready"
+    for process in processes:
+        await children.send_line(process, "go")
+    writers = [(await children.read_line(process)).split()[1] for process in processes]
+    for process in processes:
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+
+    async with SqliteStorage(database) as storage:
+        value, _ = await Records(storage, namespace="race").get("ledger")
+    assert value is not None
+    assert sorted(map(tuple, value["items"])) == sorted(
+        (int(writer), n) for writer in writers for n in range(25)
+    )
 
 
 async def test_waiting_for_another_process_lock_does_not_block_the_event_loop(

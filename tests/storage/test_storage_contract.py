@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -188,6 +189,41 @@ async def test_records_create_is_exactly_once_under_concurrency(store: ClosableS
     value, etag = await records.get("req-1")
     assert value == {"by": created.index(True)}
     assert etag is not None
+
+
+async def test_records_update_creates_then_changes_the_record(store: ClosableStorage) -> None:
+    records = Records(store, namespace="ledger")
+
+    await records.update("c", lambda record: {"n": (record or {}).get("n", 0) + 1})
+    await records.update("c", lambda record: {"n": (record or {}).get("n", 0) + 1})
+
+    assert (await records.get("c"))[0] == {"n": 2}
+
+
+async def test_concurrent_record_updates_are_all_applied(store: ClosableStorage) -> None:
+    records = Records(store, namespace="ledger")
+
+    def append(item: int) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+        return lambda record: {"items": [*(record or {}).get("items", []), item]}
+
+    # Fewer than UPDATE_ATTEMPTS writers: each gets its turn within the retries.
+    await asyncio.gather(*(records.update("c", append(i)) for i in range(4)))
+
+    value, _ = await records.get("c")
+    assert value is not None
+    assert sorted(value["items"]) == [0, 1, 2, 3]
+
+
+async def test_a_record_update_that_returns_no_json_object_is_refused(
+    store: ClosableStorage,
+) -> None:
+    records = Records(store, namespace="ledger")
+    await records.put("c", {"n": 1})
+
+    with pytest.raises(TypeError):
+        await records.update("c", lambda _record: {"n": {1, 2}})
+
+    assert (await records.get("c"))[0] == {"n": 1}
 
 
 async def test_records_create_after_delete_creates_again(store: ClosableStorage) -> None:
