@@ -27,29 +27,30 @@ async def typing_while_slow(
 ) -> AsyncIterator[None]:
     """Show "typing" after `delay` and every `period` after it until the block ends.
 
-    On exit an indicator already on its way is waited for, never cut off, so none can
-    arrive after the answer the block produced."""
+    Quick work costs one timer, set and cancelled (most meetings are answered within the
+    delay). On exit an indicator already on its way is waited for, never cut off, so none
+    can arrive after the answer the block produced."""
+    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    task = asyncio.get_running_loop().create_task(_type(conversation, delay, period, stop))
+    typing: list[asyncio.Task[None]] = []
+    timer = loop.call_later(
+        delay, lambda: typing.append(loop.create_task(_type(conversation, period, stop)))
+    )
     try:
         yield
     finally:
+        timer.cancel()
         stop.set()
-        await task
+        if typing:
+            await typing[0]
 
 
-async def _type(
-    conversation: Conversation, delay: float, period: float, stop: asyncio.Event
-) -> None:
-    wait = delay
-    while True:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), wait)
-        if stop.is_set():
-            return
+async def _type(conversation: Conversation, period: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
         try:
             await conversation.typing()
         except Exception:
             _log.info("could not send a typing indicator", exc_info=True)
             return
-        wait = period
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), period)
