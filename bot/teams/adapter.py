@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,6 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
-    Attachment,
     ConversationReference,
     ResourceResponse,
 )
@@ -103,31 +101,6 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
         return (await self._adapter.outbound(self._claims, service_url, audience)).connector
-
-
-def activity_json(activity: Activity) -> dict[str, Any]:
-    """The activity's JSON: msrest writes the envelope; Adaptive Card content, already plain
-    JSON built by `cards`, goes in as it is instead of through a second msrest walk."""
-    attachments = activity.attachments or []
-    if not any(isinstance(a.content, dict) for a in attachments):
-        body: dict[str, Any] = activity.serialize()
-        return body
-    envelope = copy.copy(activity)
-    envelope.attachments = None
-    body = envelope.serialize()
-    body["attachments"] = [_attachment_json(attachment) for attachment in attachments]
-    return body
-
-
-def _attachment_json(attachment: Attachment) -> dict[str, Any]:
-    if not isinstance(attachment.content, dict):
-        body: dict[str, Any] = attachment.serialize()
-        return body
-    bare = copy.copy(attachment)
-    bare.content = None
-    body = bare.serialize()
-    body["content"] = attachment.content
-    return body
 
 
 class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
@@ -382,7 +355,7 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
                 resource_id = await self._channel.send(
                     activity.service_url,
                     activity.conversation.id,
-                    activity_json(activity),
+                    activity.serialize(),
                     self._tokens(context),
                     reply_to_id=activity.reply_to_id,
                 )
@@ -396,7 +369,7 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
             activity.service_url,
             activity.conversation.id,
             activity.id,
-            activity_json(activity),
+            activity.serialize(),
             self._tokens(context),
         )
         return ResourceResponse(id=resource_id) if resource_id else None

@@ -42,15 +42,17 @@ TokenClientFor = Callable[[TurnContext], Awaitable[TokenServiceClient]]
 ClientFor = Callable[[], Awaitable[TokenServiceClient]]
 
 
-def origin_of(activity: Activity) -> Origin:
-    """Who sent the activity and where, as the use cases read it."""
+def origin_of(activity: Activity, inbound: dict[str, Any] | None = None) -> Origin:
+    """Who sent the activity and where, as the use cases read it (`inbound`: its JSON as it
+    arrived, when there is one: botbuilder's model does not read `conversation.tenantId`)."""
     sender = activity.from_property
     bot_id = activity.recipient.id if activity.recipient else None
     return Origin(
         channel_id=activity.channel_id or "",
         conversation_id=activity.conversation.id,
         conversation_type=activity.conversation.conversation_type or "personal",
-        tenant_id=tenant_id(activity.channel_data, activity.conversation.tenant_id) or "local",
+        tenant_id=tenant_id(activity.channel_data, _conversation_tenant(activity, inbound))
+        or "local",
         user_id=str(sender.id if sender else ""),
         user_aad_id=getattr(sender, "aad_object_id", None) or None,
         bot_id=bot_id,
@@ -59,6 +61,13 @@ def origin_of(activity: Activity) -> Origin:
         reply_to_id=activity.reply_to_id,
         mentions=_mentions(activity, bot_id),
     )
+
+
+def _conversation_tenant(activity: Activity, inbound: dict[str, Any] | None) -> Any:
+    conversation = inbound.get("conversation") if inbound is not None else None
+    if isinstance(conversation, dict):
+        return conversation.get("tenantId")
+    return activity.conversation.tenant_id
 
 
 def _zone_names(activity: Activity) -> tuple[str, ...]:
@@ -232,7 +241,7 @@ class Turns:
     def of(self, context: TurnContext) -> Turn:
         activity = context.activity
         return Turn(
-            origin=origin_of(activity),
+            origin=origin_of(activity, context.turn_state.get(self._adapter.INBOUND_JSON_KEY)),
             conversation=BotConversation(context, self._adapter),
             tokens=TurnTokens(
                 lambda: self._adapter.token_client_for(context), self._connection, activity
