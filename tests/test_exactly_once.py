@@ -23,8 +23,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.graph import CreateOrGetRequest, CreateOrGetResult, GraphTimeoutError, OnlineMeeting
-from bot.graph.coalesce import Coalescer, CoalescingMeetingsApi, RecentActivities, activity_key
+from bot.graph.coalesce import Coalescer, CoalescingMeetingsApi
 from bot.sandbox.graph import FaultInjector
+from bot.teams.redelivery import RecentActivities, activity_key
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FakeTokenService,

@@ -22,7 +22,7 @@ from bot.core.calendar import CalendarFiles, ics
 from bot.core.limits import RateLimiter
 from bot.core.parse import DEFAULT_CULTURE, SUPPORTED_CULTURES, warm_up
 from bot.graph import GraphClient
-from bot.graph.coalesce import CoalescingMeetingsApi, RecentActivities, activity_key
+from bot.graph.coalesce import CoalescingMeetingsApi
 from bot.sandbox.graph import create_graph_sandbox
 from bot.sandbox.token_service import TokenSandboxConfig, create_token_sandbox
 from bot.sandbox.tokens import SandboxTokens
@@ -32,6 +32,7 @@ from bot.teams.activity_check import activity_problem, tenant_allowed
 from bot.teams.adapter import Inbound, MeetBotAdapter, Unauthorized
 from bot.teams.channel import ChannelClient
 from bot.teams.handler import MeetBot, on_turn_error
+from bot.teams.redelivery import RecentActivities, activity_key
 from bot.teams.turns import Turns
 from bot.usecases.forms import FormFlows
 from bot.usecases.meetings import Meetings
