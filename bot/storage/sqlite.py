@@ -40,6 +40,7 @@ _KEYS_PER_STATEMENT = 500
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 _PreparedWrite = tuple[str, str | None, str]
+_QueuedUpdate = tuple[str, Callable[[Any], dict[str, Any]], "asyncio.Future[None]"]
 
 
 class SqliteStorage(ClosableStorage):
@@ -69,6 +70,9 @@ class SqliteStorage(ClosableStorage):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-storage")
         self._connection: sqlite3.Connection | None = None  # touched only on the worker thread
         self._closed = False
+        # Updates waiting for the next group commit, and whether one is under way.
+        self._updates: list[_QueuedUpdate] = []
+        self._committing = False
 
     def __repr__(self) -> str:
         return f"SqliteStorage({str(self._path)!r})"
@@ -112,8 +116,35 @@ class SqliteStorage(ClosableStorage):
             stamp_etag(value, new_etags[key])
 
     async def update(self, key: str, change: Callable[[Any | None], dict[str, Any]]) -> None:
-        """One transaction on the worker thread: read, change, write (no eTag round trip)."""
-        await self._run(partial(_update_row, key=validate_key(key), change=change))
+        """Read, change and write in a transaction on the worker thread (no eTag round trip).
+
+        Group commit: updates that arrive while one transaction is on the worker go together
+        in the next, so a busy bot hands the worker one transaction for several meetings.
+        """
+        done = asyncio.get_running_loop().create_future()
+        self._updates.append((validate_key(key), change, done))
+        if not self._committing:
+            self._committing = True
+            asyncio.get_running_loop().create_task(self._commit_updates())
+        await done
+
+    async def _commit_updates(self) -> None:
+        try:
+            while self._updates:
+                batch, self._updates = self._updates, []
+                try:
+                    errors = await self._run(partial(_update_rows, updates=batch))
+                except Exception as error:  # the transaction failed: so did every update in it
+                    errors = [error] * len(batch)
+                for (_key, _change, done), failure in zip(batch, errors, strict=True):
+                    if done.done():
+                        continue
+                    if failure is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(failure)
+        finally:
+            self._committing = False
 
     async def delete(self, keys: Iterable[str] | None) -> None:
         doomed = list(dict.fromkeys(validate_key(key) for key in keys or ()))
@@ -255,16 +286,26 @@ def _write_row(
     return {key: etag}
 
 
-def _update_row(
-    connection: sqlite3.Connection, key: str, change: Callable[[Any | None], dict[str, Any]]
-) -> None:
-    # IMMEDIATE: the write lock is held from the read to the write.
+def _update_rows(
+    connection: sqlite3.Connection, updates: Sequence[_QueuedUpdate]
+) -> list[Exception | None]:
+    """Apply `updates` in order in one transaction; a change that raises is skipped and its
+    error returned in its place (a SQLite error fails the whole transaction)."""
+    errors: list[Exception | None] = []
+    # IMMEDIATE: the write lock is held from the first read to the commit.
     with _transaction(connection, "BEGIN IMMEDIATE"):
-        row = connection.execute(
-            "SELECT etag, value FROM store_items WHERE key = ?", (key,)
-        ).fetchone()
-        current = None if row is None else decode(row[1], row[0])
-        connection.execute(_UPSERT, (key, new_etag(), encode(change(current)), None))
+        for key, change, _done in updates:
+            row = connection.execute(
+                "SELECT etag, value FROM store_items WHERE key = ?", (key,)
+            ).fetchone()
+            try:
+                document = encode(change(None if row is None else decode(row[1], row[0])))
+            except Exception as error:
+                errors.append(error)
+                continue
+            connection.execute(_UPSERT, (key, new_etag(), document, None))
+            errors.append(None)
+    return errors
 
 
 def _delete_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> None:

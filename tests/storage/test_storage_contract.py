@@ -226,6 +226,25 @@ async def test_a_record_update_that_returns_no_json_object_is_refused(
     assert (await records.get("c"))[0] == {"n": 1}
 
 
+async def test_a_failing_update_among_concurrent_ones_fails_alone(store: ClosableStorage) -> None:
+    records = Records(store, namespace="ledger")
+
+    def bad(_record: dict[str, Any] | None) -> dict[str, Any]:
+        raise ValueError("no")
+
+    outcomes = await asyncio.gather(
+        records.update("a", lambda _record: {"n": 1}),
+        records.update("b", bad),
+        records.update("c", lambda _record: {"n": 3}),
+        return_exceptions=True,
+    )
+
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] is None
+    assert [(await records.get(key))[0] for key in "abc"] == [{"n": 1}, None, {"n": 3}]
+
+
 async def test_records_create_after_delete_creates_again(store: ClosableStorage) -> None:
     records = Records(store, namespace="pending")
     assert await records.create("req", {"n": 1})
