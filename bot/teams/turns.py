@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    ConversationReference,
-)
+from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector import Channels
 
 from bot.auth.tokens import TokenServiceClient
@@ -30,15 +25,7 @@ from bot.core.ports import (
 from bot.teams.activity_check import tenant_id
 from bot.teams.adapter import MeetBotAdapter
 
-_log = logging.getLogger(__name__)
-
-# Continues a conversation after the turn: botbuilder's `continue_conversation`.
-Continue = Callable[
-    [ConversationReference, Callable[[TurnContext], Awaitable[None]]],
-    Coroutine[Any, Any, None],
-]
 # The token service client for this turn's activity (the Emulator may serve its own).
-TokenClientFor = Callable[[TurnContext], Awaitable[TokenServiceClient]]
 ClientFor = Callable[[], Awaitable[TokenServiceClient]]
 
 
