@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,10 +20,14 @@ import jwt
 from bot.auth.obo import ExchangeFailed, SsoExchanger
 from bot.core.ports import InvokeAnswer, Message, Origin, RecordStore, SignInCard, Turn
 from bot.core.request import MeetingRequest
+from bot.storage.errors import ConflictError
 
 _log = logging.getLogger(__name__)
 
 PENDING_LIFETIME_S = 15 * 60
+# How long a claim on a pending request holds: the claimer has this long to send its answer
+# before a retyped code, a redelivery or another replica may take the request over.
+CLAIM_LEASE_S = 60.0
 MAGIC_CODE = re.compile(r"^\d{6}$")
 # A cached token is used until this long before it expires, then asked for again.
 TOKEN_EXPIRY_MARGIN_S = 5 * 60
@@ -40,6 +45,33 @@ class Pending:
     request: MeetingRequest
     created_at: float
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This turn holds the pending request for CLAIM_LEASE_S: answer it, then `finish`.
+
+    Finishing is conditional on the claim still being this one, so a claim taken over after
+    its lease (or a newer request) is never overwritten."""
+
+    key: str
+    claim_id: str
+    pending: Pending
+
+
+class Busy:
+    """Another turn holds a live claim on the request (a duplicate delivery): say nothing."""
+
+
+class Answered:
+    """The request was answered already (within PENDING_LIFETIME_S): say nothing."""
+
+
+class Expired:
+    """The request waited longer than PENDING_LIFETIME_S."""
+
+
+Taken = Claimed | Busy | Answered | Expired | None
 
 
 def _token_key(origin: Origin, connection: str) -> tuple[str, str, str]:
@@ -187,22 +219,44 @@ class SignIn:
         self.forget_token(turn.origin)
         await turn.tokens.sign_out()
 
+    async def remember(
+        self, origin: Origin, request: MeetingRequest, notes: tuple[str, ...] = ()
+    ) -> bool:
+        """Keep the request until its user signs in; False when the store could not keep it."""
+        try:
+            await self._records.put(
+                pending_key(origin),
+                {
+                    "request": request.model_dump(mode="json"),
+                    "notes": list(notes),
+                    "created_at": self._clock(),
+                },
+            )
+        except Exception as error:
+            # Bookkeeping of our own store: the user is told; no request content is logged.
+            _log.warning("could not keep a pending request: %s", type(error).__name__)
+            return False
+        return True
+
     async def prompt(
         self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...] = ()
-    ) -> None:
-        """Remember the request, then send the OAuth card."""
-        await self._records.put(
-            pending_key(turn.origin),
-            {
-                "request": request.model_dump(mode="json"),
-                "notes": list(notes),
-                "created_at": self._clock(),
-            },
-        )
+    ) -> bool:
+        """Remember the request, then send the OAuth card; False when the request could not be
+        kept (the card then says to send it again after signing in).
+
+        The request is written before the token service is asked for a sign-in link, so a
+        token service that fails (`TokenServiceError`, raised to the caller) leaves it kept."""
+        kept = await self.remember(turn.origin, request, notes)
         resource = await turn.tokens.sign_in_resource()
+        text = (
+            "Please sign in, then I'll create your meeting."
+            if kept
+            else "Please sign in. I couldn't keep your request while you sign in "
+            "(my storage isn't working right now), so please send it again after signing in."
+        )
         await turn.conversation.send(
             Message(
-                text="Please sign in, then I'll create your meeting.",
+                text=text,
                 signin=SignInCard(
                     text="Sign in to Microsoft Teams so I can create the meeting for you.",
                     connection_name=self._connection,
@@ -211,6 +265,7 @@ class SignIn:
                 ),
             )
         )
+        return kept
 
     async def exchange(self, turn: Turn, value: Any) -> str | ExchangeRefused | ExchangeDuplicate:
         """Teams SSO (`signin/tokenExchange`): exchange once per exchange id."""
@@ -220,7 +275,14 @@ class SignIn:
             return self._refused(exchange_id, "no token to exchange")
         # Teams sends one exchange per signed-in client: only the first may proceed.
         digest = hashlib.sha256(exchange_id.encode()).hexdigest()[:40]
-        if not await self._records.create(f"sso/{digest}", {"at": self._clock()}):
+        try:
+            first = await self._records.create(f"sso/{digest}", {"at": self._clock()})
+        except Exception as error:
+            # Without the store, duplicates cannot be told apart: Teams falls back to the
+            # sign-in button, whose code completes the request.
+            _log.warning("token exchange not deduplicated: %s", type(error).__name__)
+            return self._refused(exchange_id, "The token could not be exchanged right now.")
+        if not first:
             return ExchangeDuplicate()
         origin = turn.origin
         if self._sso is not None:
@@ -247,16 +309,28 @@ class SignIn:
             exchange_id if isinstance(exchange_id, str) else "", self._connection, detail
         )
 
-    async def take_pending(self, origin: Origin) -> Pending | None:
-        """The request waiting in this conversation, removed so it completes once."""
+    async def take_pending(self, origin: Origin) -> Taken:
+        """Claim the request waiting in this conversation for CLAIM_LEASE_S.
+
+        The request stays stored until `finish` (after its answer was sent), so a turn that
+        dies in between loses nothing: once the lease has passed, the next arrival (a retyped
+        code, a redelivery, another replica) takes it over. Claims are conditional writes on
+        the record's eTag, so of any number of arrivals at once exactly one claims it; the
+        others see a live claim (`Busy`) or a request answered already (`Answered`).
+        """
         key = pending_key(origin)
         record, etag = await self._records.get(key)
         if record is None:
             return None
-        # Codes, invokes and events can race (double delivery): exactly one claims the request.
-        if not await self._records.create(f"claim/{key}/{etag}", {"at": self._clock()}):
-            return None
-        await self._records.delete(key)
+        now = self._clock()
+        answered_at = record.get("answered_at")
+        if isinstance(answered_at, int | float):
+            return Answered() if now < answered_at + PENDING_LIFETIME_S else None
+        if "request" not in record:
+            return None  # the marker of an expired request: nothing is waiting
+        claim = record.get("claim")
+        if isinstance(claim, dict) and now < float(claim.get("until") or 0):
+            return Busy()
         try:
             pending = Pending(
                 request=MeetingRequest.model_validate(record["request"]),
@@ -265,24 +339,79 @@ class SignIn:
             )
         except (KeyError, TypeError, ValueError):
             _log.warning("dropped an unreadable pending request")
+            await self._records.delete(key)
             return None
-        if pending.created_at + PENDING_LIFETIME_S < self._clock():
-            return Pending(request=pending.request, created_at=-1.0)
-        return pending
+        if pending.created_at + PENDING_LIFETIME_S < now:
+            # Replaced by a marker, on the version read: only one arrival says it expired.
+            return Expired() if await self._replace(key, etag, {"expired_at": now}) else Busy()
+        claim_id = uuid.uuid4().hex
+        claimed = {**record, "claim": {"id": claim_id, "until": now + CLAIM_LEASE_S}}
+        if not await self._replace(key, etag, claimed):
+            return Busy()
+        return Claimed(key, claim_id, pending)
+
+    async def _replace(self, key: str, etag: str | None, value: dict[str, Any]) -> bool:
+        """Write `value` if the record is still the version `etag`; False if it changed."""
+        if etag is None:
+            return await self._records.create(key, value)
+        try:
+            await self._records.put(key, value, etag)
+        except ConflictError:
+            return False
+        return True
+
+    async def finish(self, claimed: Claimed) -> None:
+        """The claimed request was answered: replace it by a small marker (no request in it),
+        unless it changed meanwhile (a new request, or a claim taken over after the lease)."""
+        try:
+            record, etag = await self._records.get(claimed.key)
+            claim = record.get("claim") if record else None
+            if not (
+                isinstance(claim, dict)
+                and claim.get("id") == claimed.claim_id
+                and await self._replace(claimed.key, etag, {"answered_at": self._clock()})
+            ):
+                _log.info("a pending request changed while it was answered; left as it is")
+        except Exception as error:
+            # The answer was sent; the claim lapses and a later arrival may answer again,
+            # which Graph's createOrGet by externalId turns into "Already scheduled".
+            _log.warning("could not mark a pending request answered: %s", type(error).__name__)
+
+    async def being_completed(self, origin: Origin) -> bool:
+        """Whether a request in this conversation is being completed right now (a live claim):
+        a duplicate of the code that completes it is then no news to its user."""
+        try:
+            record, _etag = await self._records.get(pending_key(origin))
+        except Exception:
+            return False
+        claim = record.get("claim") if record else None
+        return isinstance(claim, dict) and self._clock() < float(claim.get("until") or 0)
 
     async def complete(self, turn: Turn, token: str, resume: Resume) -> None:
-        """A token arrived: finish what the user asked for before signing in."""
+        """A token arrived: finish what the user asked for before signing in, at least once."""
         origin = turn.origin
         if token != self._tokens.get(_token_key(origin, self._connection)):
             # It came by another way (an event, an exchange): ask the token service next time.
             self.forget_token(origin)
-        pending = await self.take_pending(origin)
-        if pending is None:
+        try:
+            taken = await self.take_pending(origin)
+        except Exception as error:
+            _log.warning("could not read a pending request: %s", type(error).__name__)
+            await turn.conversation.send(
+                Message(
+                    text="You're signed in, but I couldn't read the request you sent before "
+                    "signing in (my storage isn't working right now). Please send it again."
+                )
+            )
+            return
+        if isinstance(taken, Busy | Answered):
+            return  # a duplicate arrival: the request is (being) answered by another turn
+        if taken is None:
             await turn.conversation.send(
                 Message(text="You're signed in. Type **meet** and a subject to begin.")
             )
             return
-        if pending.created_at < 0:
+        if isinstance(taken, Expired):
             await turn.conversation.send(
                 Message(
                     text="You're signed in, but your request expired after 15 minutes. "
@@ -290,7 +419,8 @@ class SignIn:
                 )
             )
             return
-        await resume(turn, token, pending.request, pending.notes)
+        await resume(turn, token, taken.pending.request, taken.pending.notes)
+        await self.finish(taken)
 
 
 def token_from_event(value: Any) -> str | None:
