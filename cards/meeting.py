@@ -213,3 +213,13 @@ def problem_card(
         ],
         actions=actions,
     ).to_dict()
+
+
+SIGNIN_UNAVAILABLE = "Sign-in is unavailable right now"
+
+
+def signin_unavailable_card(
+    explanation: str, *, retry: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Microsoft's sign-in service (the token service) failed: not the user's doing."""
+    return problem_card(SIGNIN_UNAVAILABLE, explanation, retry=retry)

@@ -119,6 +119,10 @@ class FakeTokenService:
     codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (user, token)
     exchange_token: str | None = None
     exchange_delay_s: float = 0.0
+    # Paths that answer 503 (the service failing), or stall `stall_s` before answering.
+    failing: set[str] = field(default_factory=set)
+    stalling: set[str] = field(default_factory=set)
+    stall_s: float = 30.0
 
     @property
     def url(self) -> str:
@@ -134,6 +138,12 @@ def token_service_app(ref: list[FakeTokenService]) -> web.Application:
         body = await request.json() if request.can_read_body else None
         query = dict(request.query)
         fake.calls.append((request.method, request.path, query, body))
+        if request.path in fake.stalling:
+            await asyncio.sleep(fake.stall_s)
+        if request.path in fake.failing:
+            raise web.HTTPServiceUnavailable(
+                text='{"error": {"code": "ServiceUnavailable"}}', content_type="application/json"
+            )
         return fake, query
 
     def token_json(query: dict[str, str], token: str) -> web.Response:

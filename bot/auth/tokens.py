@@ -15,10 +15,14 @@ from bot.core.ports import IssuedToken, SignInResource
 _log = logging.getLogger(__name__)
 
 API_VERSION = "token"
+# The token service answers in well under a second; an invoke must be answered within Teams'
+# 5 s, so a call that takes longer than this is given up and explained to the user.
+TIMEOUT_S = 4.0
 
 
 class TokenServiceError(Exception):
-    """The token service answered with an unexpected status (or not at all)."""
+    """The token service answered with an unexpected status, or not at all (status 0: refused,
+    reset, timed out, or the bot's own credential for it could not be had)."""
 
     def __init__(self, status: int, operation: str) -> None:
         super().__init__(f"token service {operation} failed with HTTP {status}")
@@ -50,7 +54,7 @@ class TokenServiceClient:
         app_id: str,
         tokens: TokenSource,
         *,
-        timeout_s: float = 10.0,
+        timeout_s: float = TIMEOUT_S,
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
@@ -74,7 +78,11 @@ class TokenServiceClient:
         query = {k: v for k, v in params.items() if v is not None}
         query["api-version"] = API_VERSION
         headers = {"Accept": "application/json"}
-        token = await self._tokens.token()
+        try:
+            token = await self._tokens.token()
+        except Exception as exc:
+            _log.warning("token service %s %s: no app token: %s", method, path, type(exc).__name__)
+            raise TokenServiceError(0, path) from exc
         if token:
             headers["Authorization"] = f"Bearer {token}"
         try:

@@ -8,15 +8,22 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.auth.signin import SignIn
+from bot.auth.tokens import TokenServiceError
 from bot.core.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
 from bot.core.ports import InvokeAnswer, Message, Turn
 from bot.core.prefill import message_people, prefill_from_message
 from bot.core.request import MeetingRequest
 from bot.usecases.busy import typing_while_slow
-from bot.usecases.meetings import MESSAGE_BUDGET_S, Meetings, Outcome, request_in
+from bot.usecases.meetings import (
+    MESSAGE_BUDGET_S,
+    SIGNIN_DOWN_KEPT,
+    Meetings,
+    Outcome,
+    request_in,
+)
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import CREATE_MEETING_VERB, meeting_form_card
-from cards.meeting import working_card
+from cards.meeting import signin_unavailable_card, working_card
 
 _log = logging.getLogger(__name__)
 
@@ -26,6 +33,28 @@ CREATE_MEETING_COMMAND = "createMeeting"
 # How a result that arrives after the invoke was answered reaches the user.
 Deliver = Callable[[Turn, dict[str, Any]], Awaitable[None]]
 FORM_ACTION = "createMeeting"
+# The form comes back with one of these when the user must sign in first.
+SIGN_IN_FIRST = "Sign in with the card below, then I'll create the meeting and post it here."
+SIGN_IN_NOT_KEPT = (
+    "Sign in with the card below, then select Create again: "
+    "I couldn't keep this form while you sign in (my storage isn't working right now)."
+)
+# ... or when Microsoft's sign-in service (the token service) failed.
+SIGNIN_DOWN_FORM = (
+    "Sign-in is unavailable right now: Microsoft's sign-in service isn't answering. "
+    "This isn't anything you did. Your form is kept: select Create again in a minute."
+)
+SIGNIN_DOWN_DIALOG = (
+    "Microsoft's sign-in service isn't answering right now, so I can't check your sign-in. "
+    "This isn't anything you did. Close this and try again in a minute."
+)
+
+
+class Prompted:
+    """The user was asked to sign in; `kept` says whether the request waits for them."""
+
+    def __init__(self, kept: bool) -> None:
+        self.kept = kept
 
 
 def _object(holder: Any, key: str) -> dict[str, Any]:
@@ -117,15 +146,21 @@ class FormFlows:
     async def _signed_in_outcome(
         self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...]
     ) -> dict[str, Any] | None:
-        """The card to show, or None after asking the user to sign in (request kept)."""
-        token = await self._signin.token(turn)
-        if token is not None:
-            outcome = await self._meetings.outcome(
-                turn, token, request, notes, budget_s=MESSAGE_BUDGET_S
+        """The card to show, or None after asking the user to sign in (request kept); when the
+        token service fails, the card that says so, with Try again."""
+        try:
+            token = await self._signin.token(turn)
+            if token is not None:
+                outcome = await self._meetings.outcome(
+                    turn, token, request, notes, budget_s=MESSAGE_BUDGET_S
+                )
+                if outcome.card is not None:
+                    return outcome.card
+            await self._signin.prompt(turn, request, notes)
+        except TokenServiceError:
+            return signin_unavailable_card(
+                SIGNIN_DOWN_KEPT, retry=self._meetings.retry_data(request)
             )
-            if outcome.card is not None:
-                return outcome.card
-        await self._signin.prompt(turn, request, notes)
         return None
 
     async def _answer_within_deadline(
@@ -134,13 +169,13 @@ class FormFlows:
         request: MeetingRequest,
         notes: tuple[str, ...],
         deliver_later: Deliver,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any] | Prompted:
         """Like `_signed_in_outcome`, but an invoke's answer cannot wait for a slow Graph: after
-        INVOKE_WAIT_S it is a "creating" card, and the result is delivered when it comes."""
+        INVOKE_WAIT_S it is a "creating" card, and the result is delivered when it comes.
+        Raises `TokenServiceError` when the token service fails (the caller says so)."""
         token = await self._signin.token(turn)
         if token is None:
-            await self._signin.prompt(turn, request, notes)
-            return None
+            return Prompted(await self._signin.prompt(turn, request, notes))
         work = asyncio.ensure_future(
             self._meetings.outcome(turn, token, request, notes, budget_s=MESSAGE_BUDGET_S)
         )
@@ -150,7 +185,7 @@ class FormFlows:
             return working_card(request.subject)
         card = work.result().card
         if card is None:
-            await self._signin.prompt(turn, request, notes)
+            return Prompted(await self._signin.prompt(turn, request, notes))
         return card
 
     def _finish_later(
@@ -164,7 +199,13 @@ class FormFlows:
         async def answer(later: Turn) -> None:
             outcome = await work
             if outcome.card is None:
-                await self._signin.prompt(later, request, notes)
+                try:
+                    await self._signin.prompt(later, request, notes)
+                except TokenServiceError:
+                    card = signin_unavailable_card(
+                        SIGNIN_DOWN_KEPT, retry=self._meetings.retry_data(request)
+                    )
+                    await deliver(later, card)
             else:
                 await deliver(later, outcome.card)
 
@@ -184,15 +225,14 @@ class FormFlows:
         async def replace_later(later: Turn, card: dict[str, Any]) -> None:
             await _update_or_send(later, card, form_id)
 
-        card = await self._answer_within_deadline(turn, *built, replace_later)
-        if card is None:
-            card = self._form(
-                turn,
-                form_values(data),
-                message="Sign in with the card below, then I'll "
-                "create the meeting and post it here.",
-            )
-        return _replace_card(card)
+        try:
+            answer = await self._answer_within_deadline(turn, *built, replace_later)
+        except TokenServiceError:
+            return _replace_card(self._form(turn, form_values(data), message=SIGNIN_DOWN_FORM))
+        if isinstance(answer, Prompted):
+            message = SIGN_IN_FIRST if answer.kept else SIGN_IN_NOT_KEPT
+            return _replace_card(self._form(turn, form_values(data), message=message))
+        return _replace_card(answer)
 
     async def on_submit(self, turn: Turn, value: Mapping[str, Any]) -> None:
         """The Action.Submit fallback (Web Chat, Emulator): update the form's message in place."""
@@ -214,9 +254,12 @@ class FormFlows:
         if value.get("commandId") not in (CREATE_MEETING_COMMAND, None, ""):
             return InvokeAnswer(status=200, body={})
         state = value.get("state")
-        token = await self._signin.token(turn, state if isinstance(state, str) else None)
-        if token is None:
-            return await self._auth_answer(turn)
+        try:
+            token = await self._signin.token(turn, state if isinstance(state, str) else None)
+            if token is None:
+                return await self._auth_answer(turn)
+        except TokenServiceError:
+            return _task(signin_unavailable_card(SIGNIN_DOWN_DIALOG), title="Sign-in unavailable")
         payload = _object(value, "messagePayload")
         if value.get("commandContext") != "message" or not payload:
             return _task(self._form(turn, for_task_module=True))
@@ -254,9 +297,14 @@ class FormFlows:
         built = await self._request(turn, data)
         if isinstance(built, InvalidForm):
             return _task(self._form(turn, built.values, built.errors, for_task_module=True))
-        card = await self._answer_within_deadline(turn, *built, _post)
-        if card is not None:
-            await _post(turn, card)
+        try:
+            answer = await self._answer_within_deadline(turn, *built, _post)
+        except TokenServiceError:
+            return _task(
+                self._form(turn, form_values(data), message=SIGNIN_DOWN_FORM, for_task_module=True)
+            )
+        if not isinstance(answer, Prompted):
+            await _post(turn, answer)
         return InvokeAnswer(status=200, body={})
 
 

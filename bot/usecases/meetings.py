@@ -7,7 +7,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from bot.auth.signin import MAGIC_CODE, ExchangeDuplicate, ExchangeRefused, SignIn, token_from_event
+from bot.auth.tokens import TokenServiceError
 from bot.core.calendar import CalendarEvent, CalendarFiles, outlook_link
 from bot.core.commands import Command
 from bot.core.ledger import Ledger, holds, shown, with_meeting
@@ -33,12 +35,30 @@ from bot.graph import (
 )
 from bot.usecases.busy import typing_while_slow
 from cards.lists import meeting_list_card
-from cards.meeting import MeetingView, meeting_card, problem_card
+from cards.meeting import MeetingView, meeting_card, problem_card, signin_unavailable_card
 
 _log = logging.getLogger(__name__)
 
 MESSAGE_BUDGET_S = 12.0
 RETRY_ACTION = "retry"
+
+# What the user is told when Microsoft's sign-in service (the token service) fails.
+SIGNIN_DOWN_KEPT = (
+    "Microsoft's sign-in service isn't answering right now, so I can't check your sign-in. "
+    "This isn't anything you did. Your request is kept: select Try again in a minute."
+)
+SIGNIN_DOWN_CODE = (
+    "Microsoft's sign-in service isn't answering right now, so I couldn't check your code. "
+    "This isn't anything you did. Your request is kept: send the code again in a minute."
+)
+SIGNIN_DOWN_SIGNOUT = (
+    "I've forgotten your sign-in here, but Microsoft's sign-in service isn't answering right "
+    "now, so you may still be signed in there. Type **signout** again in a minute."
+)
+# On a meeting card whose meeting Graph made but the conversation's ledger did not take.
+NOT_LISTED_NOTE = (
+    "I couldn't keep this meeting in this conversation's list, so `list` won't show it."
+)
 
 
 def user_zone(origin: Origin, default: ZoneInfo) -> ZoneInfo:
@@ -88,7 +108,11 @@ class Outcome:
 
 
 class ConversationLedger:
-    """The meetings MeetBot made in each conversation (behind `list` and the rate limit)."""
+    """The meetings MeetBot made in each conversation (behind `list` and the rate limit).
+
+    Bookkeeping only: when the store fails, a meeting is still created and shown (see
+    `Meetings.outcome`); only `list` misses it, and the card says so.
+    """
 
     def __init__(self, records: RecordStore) -> None:
         self._records = records
@@ -161,11 +185,36 @@ class Meetings:
 
     async def start(self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...] = ()) -> None:
         """Create now if signed in, else remember the request and ask the user to sign in."""
-        token = await self._signin.token(turn)
+        try:
+            token = await self._signin.token(turn)
+        except TokenServiceError:
+            await self.signin_unavailable(turn, request)
+            return
         if token is None:
-            await self._signin.prompt(turn, request, notes)
+            await self.ask_to_sign_in(turn, request, notes)
             return
         await self.create(turn, token, request, notes)
+
+    async def ask_to_sign_in(
+        self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...] = ()
+    ) -> None:
+        """The OAuth card, the request kept; when the token service cannot give a sign-in
+        link, the card that says sign-in is unavailable (the request is kept all the same)."""
+        try:
+            await self._signin.prompt(turn, request, notes)
+        except TokenServiceError:
+            await self.signin_unavailable(turn, request)
+
+    @staticmethod
+    def retry_data(request: MeetingRequest) -> dict[str, Any]:
+        """The data of Try again (an Action.Submit) that sends `request` again."""
+        return _retry_data(request)
+
+    async def signin_unavailable(self, turn: Turn, request: MeetingRequest) -> None:
+        """The token service failed: say so, with Try again for the same request."""
+        await turn.conversation.send(
+            Message.of_card(signin_unavailable_card(SIGNIN_DOWN_KEPT, retry=_retry_data(request)))
+        )
 
     async def create(
         self, turn: Turn, token: str, request: MeetingRequest, notes: tuple[str, ...] = ()
@@ -174,7 +223,7 @@ class Meetings:
         async with typing_while_slow(turn.conversation):
             outcome = await self.outcome(turn, token, request, notes, budget_s=MESSAGE_BUDGET_S)
         if outcome.card is None:
-            await self._signin.prompt(turn, request, notes)
+            await self.ask_to_sign_in(turn, request, notes)
             return
         await turn.conversation.send(Message.of_card(outcome.card))
 
@@ -187,7 +236,15 @@ class Meetings:
         *,
         budget_s: float,
     ) -> Outcome:
-        """Ask Graph; the card to show, or no card when the user must sign in again."""
+        """Ask Graph; the card to show, or no card when the user must sign in again.
+
+        The store is bookkeeping here and never blocks a meeting. The rate limit is this
+        process's memory (no store); only a request over the limit reads the ledger, to answer
+        a re-ask for a meeting already made here. When the ledger cannot be read, such a
+        re-ask cannot be confirmed and gets the limit message, like any request over it.
+        When the ledger cannot be updated, the meeting Graph made is shown all the same, with
+        a note that `list` won't show it; a warning is logged (the error's type, no content).
+        """
         external_id = request.external_id  # a hash over the canonical request: computed once
         key = ledger_key(turn.origin)
         rate_key: str | None = None
@@ -197,7 +254,7 @@ class Meetings:
             # Over the limit: asking again for a meeting made here is still answered.
             if not decision.allowed:
                 rate_key = None
-                if not holds(await self._ledger.read(key), external_id):
+                if not holds(await self._read_ledger(key), external_id):
                     return Outcome(
                         problem_card(
                             "You've reached the limit for now", meetings_limit_message(decision)
@@ -210,7 +267,9 @@ class Meetings:
             )
         except GraphAuthError:
             # Expired or revoked: forget the token; the caller asks again and keeps the request.
-            await self._signin.sign_out(turn)
+            # Forgotten here first; a failing token service is asked again at sign-in.
+            with suppress(TokenServiceError):
+                await self._signin.sign_out(turn)
             return Outcome(None)
         except GraphError as error:
             explanation = error.user_message
@@ -226,8 +285,23 @@ class Meetings:
             if self._rate is not None and rate_key is not None and not (result and result.created):
                 self._rate.refund(rate_key)
         view = self._view(turn.origin, request, result, notes)
-        await self._ledger.add(key, _ledger_entry(view, external_id))
+        try:
+            await self._ledger.add(key, _ledger_entry(view, external_id))
+        except Exception as error:
+            # Graph made the meeting: its user sees it whatever the store does.
+            _log.warning(
+                "a meeting was not added to its conversation's list: %s", type(error).__name__
+            )
+            view = replace(view, notes=(*view.notes, NOT_LISTED_NOTE))
         return Outcome(meeting_card(view))
+
+    async def _read_ledger(self, key: str) -> Ledger | None:
+        """The conversation's ledger; None (nothing confirmed) when the store fails."""
+        try:
+            return await self._ledger.read(key)
+        except Exception as error:
+            _log.warning("could not read a conversation's list: %s", type(error).__name__)
+            return None
 
     def _view(
         self,
@@ -264,7 +338,18 @@ class Meetings:
         )
 
     async def on_list(self, turn: Turn, _command: Command) -> None:
-        meetings, older = shown(await self._ledger.read(ledger_key(turn.origin)))
+        try:
+            ledger = await self._ledger.read(ledger_key(turn.origin))
+        except Exception as error:
+            _log.warning("could not read a conversation's list: %s", type(error).__name__)
+            await turn.conversation.send(
+                Message(
+                    text="I couldn't read this conversation's list of meetings: my storage "
+                    "isn't working right now. Please try **list** again in a few minutes."
+                )
+            )
+            return
+        meetings, older = shown(ledger)
         if not meetings:
             await turn.conversation.send(
                 Message(
@@ -277,7 +362,11 @@ class Meetings:
         await turn.conversation.send(Message.of_card(card))
 
     async def on_signout(self, turn: Turn, _command: Command) -> None:
-        await self._signin.sign_out(turn)
+        try:
+            await self._signin.sign_out(turn)
+        except TokenServiceError:
+            await turn.conversation.send(Message(text=SIGNIN_DOWN_SIGNOUT))
+            return
         await turn.conversation.send(
             Message(text="You're signed out. I'll ask you to sign in next time.")
         )
@@ -306,8 +395,14 @@ class Meetings:
     # -- sign-in arrivals -----------------------------------------------------------------
 
     async def on_magic_code(self, turn: Turn, code: str) -> None:
-        token = await self._signin.token(turn, magic_code=code)
+        try:
+            token = await self._signin.token(turn, magic_code=code)
+        except TokenServiceError:
+            await turn.conversation.send(Message.of_card(signin_unavailable_card(SIGNIN_DOWN_CODE)))
+            return
         if token is None:
+            if await self._signin.being_completed(turn.origin):
+                return  # a duplicate of the code that is completing the request right now
             await turn.conversation.send(
                 Message(
                     text="That code didn't work: it may have expired or been used already. "
@@ -319,11 +414,16 @@ class Meetings:
 
     async def on_verify_state(self, turn: Turn, value: Any) -> InvokeAnswer:
         code = value.get("state") if isinstance(value, dict) else None
-        token = (
-            await self._signin.token(turn, magic_code=code)
-            if isinstance(code, str) and code
-            else None
-        )
+        try:
+            token = (
+                await self._signin.token(turn, magic_code=code)
+                if isinstance(code, str) and code
+                else None
+            )
+        except TokenServiceError:
+            # Answered 200 (not a failure of Teams' sign-in flow); the user is told why.
+            await turn.conversation.send(Message.of_card(signin_unavailable_card(SIGNIN_DOWN_CODE)))
+            return InvokeAnswer(status=200, body={})
         if token is None:
             return InvokeAnswer(status=int(HTTPStatus.PRECONDITION_FAILED))
         self._finish_later(turn, token)
