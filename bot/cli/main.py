@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.auth.keys import KeyFileError
 from bot.cli.package import add_package_arguments, run_package
 from bot.settings import Settings
+from bot.storage import StorageError
 from bot.teams.app import create_app
 
 
@@ -39,14 +41,22 @@ def run(settings: Settings | None = None) -> None:
     """Serve the bot until SIGINT or SIGTERM, then shut down gracefully."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
-    web.run_app(
-        create_app(settings),
-        host=settings.bind_host,
-        port=settings.port,
-        access_log=logging.getLogger("aiohttp.access") if settings.log_level == "DEBUG" else None,
-        shutdown_timeout=10,
-        print=None,
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.bind_host,
+            port=settings.port,
+            access_log=(
+                logging.getLogger("aiohttp.access") if settings.log_level == "DEBUG" else None
+            ),
+            shutdown_timeout=10,
+            print=None,
+        )
+    except (StorageError, KeyFileError) as error:
+        # The store or the signing key cannot be used: one line (path, cause, fix), no
+        # traceback. Raised by create_app (the key) or by the store's start-up check.
+        sys.stderr.write(f"MeetBot cannot start: {error}\n")
+        raise SystemExit(1) from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:

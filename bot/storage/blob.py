@@ -187,25 +187,41 @@ class AzureBlobStorage(ClosableStorage):
         return self._container_name
 
     async def open(self) -> None:
-        """Check that the container can be used, creating it if it does not exist yet."""
+        """Check that the container can be used, creating it if it does not exist yet.
+
+        Raises `BlobStorageError` with one line: the account and container, the cause and
+        what to check (the start-up check).
+        """
         self._ensure_open()
         async with self._ready_lock:
             if self._ready:
                 return
             try:
-                await self._request(
-                    "cannot use the container",
-                    self._container.get_container_properties,
-                    handled={"ContainerNotFound"},
-                )
-            except _Refused:
-                with suppress(_Refused):  # another replica created it just now
-                    await self._request(
-                        "cannot create the container",
-                        self._container.create_container,
-                        handled={"ContainerAlreadyExists"},
-                    )
+                await self._open_container()
+            except BlobStorageError as error:
+                raise BlobStorageError(
+                    f"{error}; check that the storage account is reachable from here and "
+                    "that AZURE_STORAGE_CONNECTION_STRING and AZURE_STORAGE_CONTAINER are right",
+                    status=error.status,
+                    code=error.code,
+                    request_id=error.request_id,
+                ) from error
             self._ready = True
+
+    async def _open_container(self) -> None:
+        try:
+            await self._request(
+                "cannot use the container",
+                self._container.get_container_properties,
+                handled={"ContainerNotFound"},
+            )
+        except _Refused:
+            with suppress(_Refused):  # another replica created it just now
+                await self._request(
+                    "cannot create the container",
+                    self._container.create_container,
+                    handled={"ContainerAlreadyExists"},
+                )
 
     async def close(self) -> None:
         if self._closed:

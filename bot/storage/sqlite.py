@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,7 +84,27 @@ class SqliteStorage(ClosableStorage):
         return self._path
 
     async def open(self) -> None:
-        await self._run(lambda _connection: None)
+        """Check at start-up that the store can be used: its directory and file are writable,
+        the file is a SQLite database, and `PRAGMA quick_check` passes.
+
+        Raises `StorageError` with one line naming the path, the cause and the fix.
+        """
+        if self._closed:
+            raise StorageError(f"{self!r} is closed")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._open_checked)
+
+    def _open_checked(self) -> None:
+        path = self._path
+        _check_writable(path)
+        try:
+            if self._connection is None:
+                self._connection = _connect(path, self._busy_timeout)
+            problems = [row[0] for row in self._connection.execute("PRAGMA quick_check(5)")]
+        except sqlite3.Error as error:
+            raise StorageError(_explain_sqlite(path, error)) from error
+        if problems != ["ok"]:
+            raise StorageError(_damaged(path, str(problems[0])))
 
     async def close(self) -> None:
         if self._closed:
@@ -171,6 +193,113 @@ class SqliteStorage(ClosableStorage):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+_ELSEWHERE = "or set SQLITE_PATH to a file on another disk"
+
+
+def _check_writable(path: Path) -> None:
+    """Create the directory if needed, write a scratch file in it, and open the database file
+    (if there is one) for writing: SQLite needs all three (its -wal and -shm files live beside
+    it), and as root only a real write tells (`os.access` says yes to an immutable file)."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        in_the_way = next((p for p in (directory, *directory.parents) if p.is_file()), None)
+        if in_the_way is not None:
+            raise StorageError(
+                f"SQLite store {str(path)!r}: {str(in_the_way)!r} is a file, not a directory; "
+                "set SQLITE_PATH to a file in a directory, or move that file aside"
+            ) from None
+        raise StorageError(
+            f"SQLite store {str(path)!r}: cannot create its directory {str(directory)!r} "
+            f"({_cause(error)}); {_fix(error, 'create it writable for this user')}"
+        ) from None
+    scratch = directory / f".{path.name}.startup-{os.getpid()}"
+    try:
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"MeetBot start-up check\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise StorageError(
+            f"SQLite store {str(path)!r}: cannot write in its directory {str(directory)!r} "
+            f"({_cause(error)}); {_fix(error, 'make the directory writable for this user')}"
+        ) from None
+    finally:
+        with suppress(OSError):
+            scratch.unlink()
+    try:
+        with path.open("r+b") as handle:
+            header = handle.read(16)
+    except FileNotFoundError:
+        return  # SQLite creates it
+    except OSError as error:
+        raise StorageError(
+            f"SQLite store {str(path)!r}: cannot open the file for writing "
+            f"({_cause(error)}); {_fix(error, 'make the file writable for this user')}"
+        ) from None
+    if header and header != b"SQLite format 3\x00":
+        raise StorageError(_not_a_database(path))
+
+
+def _cause(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno == errno.EROFS:
+        return "the file system is read-only"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return error.strerror or type(error).__name__
+
+
+def _fix(error: OSError, writable: str) -> str:
+    if error.errno == errno.ENOSPC:
+        return f"free space on that disk, {_ELSEWHERE}"
+    if error.errno == errno.EROFS:
+        return f"mount it read-write, {_ELSEWHERE}"
+    return f"{writable}, {_ELSEWHERE}"
+
+
+def _not_a_database(path: Path) -> str:
+    return (
+        f"SQLite store {str(path)!r}: the file is not a SQLite database; set SQLITE_PATH "
+        "to another file name, or move this file aside if it is not needed"
+    )
+
+
+def _damaged(path: Path, detail: str) -> str:
+    return (
+        f"SQLite store {str(path)!r}: the database is damaged "
+        f"(quick_check: {' '.join(detail.split())[:100]}); "
+        "restore it from a backup, or move it aside with its -wal and -shm files to start "
+        "with an empty store (pending sign-ins and the meeting ledger are then lost)"
+    )
+
+
+def _explain_sqlite(path: Path, error: sqlite3.Error) -> str:
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    if primary == sqlite3.SQLITE_NOTADB:
+        return _not_a_database(path)
+    if primary == sqlite3.SQLITE_CORRUPT:
+        return _damaged(path, str(error))
+    if primary == sqlite3.SQLITE_FULL:
+        return f"SQLite store {str(path)!r}: the disk is full; free space on it, {_ELSEWHERE}"
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return (
+            f"SQLite store {str(path)!r}: cannot write the database ({error}); make the file "
+            f"and its directory writable for this user, {_ELSEWHERE}"
+        )
+    if primary in _BUSY_CODES:
+        return (
+            f"SQLite store {str(path)!r}: the database stayed locked ({error}); stop the "
+            "process that holds it (another program or a stuck MeetBot) and start again"
+        )
+    return f"SQLite store {str(path)!r}: cannot be used ({error}); {_ELSEWHERE.removeprefix('or ')}"
 
 
 def _is_busy(error: sqlite3.Error) -> bool:

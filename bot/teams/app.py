@@ -105,7 +105,11 @@ def _mount_sandbox(app: web.Application, settings: Settings) -> None:
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, storage = app[SETTINGS], app[STORAGE]
-    await storage.open()
+    try:
+        await storage.open()  # the start-up check: raises StorageError with one line
+    except BaseException:
+        await storage.close()
+        raise
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=200, limit_per_host=64, keepalive_timeout=60),
         timeout=aiohttp.ClientTimeout(total=30, connect=5),
