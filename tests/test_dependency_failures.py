@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -16,12 +17,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.auth.app_tokens import AnonymousTokenSource
-from bot.auth.tokens import TokenServiceClient, TokenServiceError
+from bot.auth.tokens import TIMEOUT_S, TokenServiceClient, TokenServiceError
+from bot.core.request import MeetingRequest
 from bot.settings import Settings
 from bot.storage import StorageError, StrictMemoryStorage
 from bot.teams.app import STORAGE, create_app
-from bot.usecases.meetings import NOT_LISTED_NOTE
-from cards.meeting import SIGNIN_UNAVAILABLE
+from bot.usecases.meetings import NOT_LISTED_NOTE, SIGNIN_DOWN_KEPT, Meetings
+from cards.meeting import SIGNIN_UNAVAILABLE, signin_unavailable_card
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FORM,
@@ -36,6 +38,7 @@ from tests.flows import (
     sandbox_token,
     token_service_app,
 )
+from tests.support.snapshots import check_snapshot
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
 GET_TOKEN = "/api/usertoken/GetToken"
@@ -203,6 +206,33 @@ async def test_invokes_are_answered_without_5xx_while_the_token_service_fails(
         await bot.settle()
         assert meeting_cards(channel) == []
         assert not any(SORRY in text for text in texts(channel))
+
+
+def test_the_unavailable_card_snapshot() -> None:
+    request = MeetingRequest(
+        tenant_id="tenant-1",
+        conversation_id="a:conversation-1",
+        organizer_id="5f0e0000-user",
+        subject="Design review",
+        start=datetime(2027, 1, 15, 15, 0, tzinfo=UTC),
+        end=datetime(2027, 1, 15, 15, 45, tzinfo=UTC),
+    )
+    card = signin_unavailable_card(SIGNIN_DOWN_KEPT, retry=Meetings.retry_data(request))
+    check_snapshot("problem_signin_unavailable", card)
+
+
+@pytest.mark.slow  # waits for the client's real 4 s timeout
+async def test_a_stalled_token_service_gets_the_unavailable_card_in_time(
+    channel: FakeChannel, token_service: FakeTokenService
+) -> None:
+    async with running_bot(OAUTH_URL=token_service.url) as bot:
+        token_service.stalling.add(GET_TOKEN)
+        token_service.stall_s = 30.0
+        started = asyncio.get_running_loop().time()
+        assert (await bot.send(meet(channel, COMMAND))).status in OK
+        # Real time: the stall ends at the client's timeout, well before Teams gives up (15 s).
+        assert asyncio.get_running_loop().time() - started < TIMEOUT_S + 3
+        assert len(unavailable_cards(channel)) == 1
 
 
 async def test_a_stalled_token_service_is_given_up_after_the_client_timeout() -> None:
