@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         le=16 * 1024 * 1024,
         validation_alias="MAX_REQUEST_BYTES",
     )
+    body_read_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, validation_alias="BODY_READ_TIMEOUT_S"
+    )
+    store_check_interval_s: float = Field(
+        default=5.0, ge=0.1, le=300, validation_alias="STORE_CHECK_INTERVAL_S"
+    )
 
     # botbuilder's own endpoint overrides, passed through unchanged.
     to_bot_from_channel_openid_metadata_url: str | None = Field(

@@ -13,10 +13,10 @@ from bot.teams.app import create_app
 from tests.conftest import FakeChannel, activity
 
 
-async def test_healthz_is_ready(client: TestClient[Any, Any]) -> None:
+async def test_healthz_is_alive(client: TestClient[Any, Any]) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ready", "mode": "local"}
+    assert await response.json() == {"status": "alive", "mode": "local"}
 
 
 async def test_help_is_answered_with_one_card_on_the_channel(

@@ -6,6 +6,8 @@ import asyncio
 import gc
 import json
 import logging
+import math
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +29,7 @@ from bot.sandbox.graph import create_graph_sandbox
 from bot.sandbox.token_service import TokenSandboxConfig, create_token_sandbox
 from bot.sandbox.tokens import SandboxTokens
 from bot.settings import SANDBOX_PREFIX, Settings
-from bot.storage import ClosableStorage, Records, create_storage
+from bot.storage import ClosableStorage, Records, StorageError, create_storage
 from bot.teams.activity_check import activity_problem, tenant_allowed
 from bot.teams.adapter import Inbound, MeetBotAdapter, Unauthorized
 from bot.teams.channel import ChannelClient
@@ -57,6 +59,8 @@ class Services:
     tasks: BackgroundTasks
     calendar: CalendarFiles
     recent: RecentActivities
+    languages: asyncio.Future[None]
+    store_probe: StoreProbe
 
 
 @dataclass
@@ -64,6 +68,67 @@ class Runtime:
     """Holds the services while the app runs (the app itself is frozen once started)."""
 
     services: Services | None = None
+    stopping: bool = False
+
+
+# Readiness checks the store with one small write (a read would not notice a full or
+# read-only disk), at most once per interval whatever the number of probes, and gives up
+# on a check that takes longer than the timeout.
+STORE_CHECK_INTERVAL_S = 5.0
+STORE_CHECK_TIMEOUT_S = 3.0
+_PROBE_KEY = "meetbot-health/readiness"
+
+
+class StoreProbe:
+    """Whether the store can be used now: one small write at most every `interval` seconds,
+    its result cached; probes that arrive during a check wait for that check."""
+
+    def __init__(
+        self,
+        storage: ClosableStorage,
+        *,
+        interval: float = STORE_CHECK_INTERVAL_S,
+        timeout: float = STORE_CHECK_TIMEOUT_S,
+    ) -> None:
+        self._storage = storage
+        self._interval = interval
+        self._timeout = timeout
+        self._checked_at = -math.inf
+        self._usable = True
+        self._running: asyncio.Task[None] | None = None
+
+    async def usable(self) -> bool:
+        if self._running is None and time.monotonic() - self._checked_at >= self._interval:
+            self._running = asyncio.create_task(self._check())
+        if self._running is not None:
+            await asyncio.shield(self._running)
+        return self._usable
+
+    async def close(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+            await asyncio.wait([self._running])
+
+    async def _check(self) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._storage.write({_PROBE_KEY: {"checkedAt": time.time()}})
+            usable, why = True, ""
+        except TimeoutError:
+            usable, why = False, f"a write took longer than {self._timeout:g} s"
+        except StorageError as error:  # its message names the store, never a secret
+            usable, why = False, str(error)
+        except Exception as error:  # e.g. OSError: its class says enough
+            usable, why = False, type(error).__name__
+        finally:
+            self._checked_at = time.monotonic()
+            self._running = None
+        if usable != self._usable:
+            if usable:
+                _log.warning("the store can be used again: /readyz answers ready")
+            else:
+                _log.error("the store cannot be used (%s): /readyz answers 503", why)
+        self._usable = usable
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -88,6 +153,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar/{token}", calendar_file)
     if settings.local_mode:
         _mount_sandbox(app, settings)
@@ -131,13 +197,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         default_zone=settings.zone,
         rate=RateLimiter(settings.meetings_per_user_per_hour),
     )
-    # English (the default, 0.3 s) is warmed before reporting ready; Spanish and French take
-    # 2 s more, so they warm in the background: a command in them meanwhile just waits longer.
+    # English (the default, 0.3 s) is warmed before the bot serves; Spanish and French take
+    # 2 s more, so they warm in the background: /healthz (liveness) answers meanwhile, and
+    # /readyz answers ready only once every language is loaded.
     await asyncio.to_thread(warm_up, (DEFAULT_CULTURE,))
     _freeze_startup_objects()
     others = [c for c in SUPPORTED_CULTURES if c != DEFAULT_CULTURE]
     warming = asyncio.get_running_loop().run_in_executor(None, warm_up, others)
-    warming.add_done_callback(lambda _done: _freeze_startup_objects())
+    warming.add_done_callback(_languages_loaded)
+    store_probe = StoreProbe(storage, interval=settings.store_check_interval_s)
     app[RUNTIME].services = Services(
         session=session,
         storage=storage,
@@ -146,6 +214,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         tasks=tasks,
         calendar=calendar,
         recent=RecentActivities(),
+        languages=warming,
+        store_probe=store_probe,
     )
     _log.info(
         "MeetBot ready in %s mode on %s:%s (Graph %s, token service %s)",
@@ -159,12 +229,27 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         app[RUNTIME].services = None
+        app[RUNTIME].stopping = True
+        await store_probe.close()
         await asyncio.wait([warming])
         await tasks.drain()
         if obo is not None:
             obo.close()
         await session.close()
         await storage.close()
+
+
+def _languages_loaded(warming: asyncio.Future[None]) -> None:
+    if not warming.cancelled() and warming.exception() is not None:
+        _log.error(
+            "loading the languages failed (%s): /readyz answers 503",
+            type(warming.exception()).__name__,
+        )
+    _freeze_startup_objects()
+
+
+def _languages_ready(warming: asyncio.Future[None]) -> bool:
+    return warming.done() and not warming.cancelled() and warming.exception() is None
 
 
 def _freeze_startup_objects() -> None:
@@ -189,10 +274,24 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return _problem(503, "the bot is starting or stopping")
     if request.content_type != "application/json":
         return _problem(415, "send the activity as application/json")
+    timeout = request.app[SETTINGS].body_read_timeout_s
     try:
-        body = json.loads(await request.read())
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError:
+        # A client that trickles its body would hold a connection and a task indefinitely.
+        _log.info("answered 408: the request body did not arrive within %g s", timeout)
+        late = _problem(408, f"the request body did not arrive within {timeout:g} s")
+        late.force_close()
+        await late.prepare(request)
+        await late.write_eof()
+        # Close now: aiohttp would otherwise keep reading the rest of the body for 10 s.
+        request.protocol.force_close()
+        return late
     except web.HTTPRequestEntityTooLarge:
         return _problem(413, "the request body is too large")
+    try:
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         # json raises RecursionError, not ValueError, on arrays nested ~1000 deep.
         return _problem(400, "the body is not valid JSON")
@@ -270,9 +369,37 @@ async def calendar_file(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """GET /healthz: 200 once the bot can answer, 503 while starting or stopping."""
+    """GET /healthz: liveness. 200 while the process serves (the benchmark and process
+    supervisors wait for it); 503 only before the services start or once they stop."""
     settings = request.app[SETTINGS]
     mode = "local" if settings.local_mode else "production"
     if _services_of(request) is None:
-        return web.json_response({"status": "starting", "mode": mode}, status=503)
-    return web.json_response({"status": "ready", "mode": mode})
+        status = "stopping" if request.app[RUNTIME].stopping else "starting"
+        return web.json_response({"status": status, "mode": mode}, status=503)
+    return web.json_response({"status": "alive", "mode": mode})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """GET /readyz: readiness, for load balancers. 200 `{"status": "ready"}` once every
+    language the bot reads is loaded and the store can be written; otherwise 503 with
+    `status` "starting" (still loading) or "unavailable", and the `failing` dependencies.
+    The store is checked with one small write at most every few seconds (`StoreProbe`)."""
+    runtime = request.app[RUNTIME]
+    services = runtime.services
+    if services is None:
+        failing = ["stopping"] if runtime.stopping else ["bot"]
+        return _not_ready("unavailable" if runtime.stopping else "starting", failing)
+    failing = []
+    languages_failed = services.languages.done() and not _languages_ready(services.languages)
+    if not _languages_ready(services.languages):
+        failing.append("languages")
+    if not await services.store_probe.usable():
+        failing.append("store")
+    if not failing:
+        return web.json_response({"status": "ready"})
+    starting = failing == ["languages"] and not languages_failed
+    return _not_ready("starting" if starting else "unavailable", failing)
+
+
+def _not_ready(status: str, failing: list[str]) -> web.Response:
+    return web.json_response({"status": status, "failing": failing}, status=503)
