@@ -398,3 +398,26 @@ async def test_a_pending_request_that_cannot_be_read_is_explained_after_sign_in(
         assert (await bot.send(meet(channel, "123456"))).status in OK
         assert "couldn't read the request you sent before signing in" in texts(channel)[-1]
         assert meeting_cards(channel) == []
+
+
+async def test_an_sso_exchange_the_store_cannot_deduplicate_falls_back_to_the_button(
+    channel: FakeChannel, token_service: FakeTokenService
+) -> None:
+    storage = FailingStorage()
+    storage.failing["write"] = {"/sso/"}
+    async with bot_on(storage, OAUTH_URL=token_service.url) as bot:
+        await bot.send(meet(channel, COMMAND))
+        token_service.exchange_token = sandbox_token(bot.key)
+        exchange = activity(
+            channel.url,
+            kind="invoke",
+            text=None,
+            name="signin/tokenExchange",
+            value={"id": "tx-1", "connectionName": "graph", "token": "sso-token"},
+        )
+        response = await bot.send(exchange)
+        assert response.status == 412  # Teams shows the sign-in button; its code completes
+        assert token_service.named("/api/usertoken/exchange") == []
+        token_service.codes["123456"] = ("29:user-1", sandbox_token(bot.key))
+        await bot.send(meet(channel, "123456"))
+        assert len(meeting_cards(channel)) == 1
