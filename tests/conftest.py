@@ -110,6 +110,13 @@ async def token_service(aiohttp_server: Callable[..., Awaitable[TestServer]]) ->
     return fake
 
 
+@pytest.fixture(autouse=True)
+def own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's default SQLite store is its own: state another test (or an earlier run)
+    left in the repository's data/ must not answer for it (a delivery seen, a sign-in)."""
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "state" / "meetbot.sqlite3"))
+
+
 @pytest.fixture
 def settings() -> Settings:
     return Settings(_env_file=None, MicrosoftAppId="", PORT=3978, LOG_LEVEL="INFO")  # type: ignore[call-arg]

@@ -34,7 +34,7 @@ from bot.teams.activity_check import activity_problem, tenant_allowed
 from bot.teams.adapter import Inbound, MeetBotAdapter, Unauthorized
 from bot.teams.channel import ChannelClient
 from bot.teams.handler import MeetBot, on_turn_error
-from bot.teams.redelivery import RecentActivities, activity_key
+from bot.teams.redelivery import Deliveries, activity_key
 from bot.teams.turns import Turns
 from bot.usecases.forms import FormFlows
 from bot.usecases.meetings import Meetings
@@ -58,7 +58,7 @@ class Services:
     bot: MeetBot
     tasks: BackgroundTasks
     calendar: CalendarFiles
-    recent: RecentActivities
+    deliveries: Deliveries
     languages: asyncio.Future[None]
     store_probe: StoreProbe
 
@@ -213,7 +213,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         bot=MeetBot(turns, meetings, FormFlows(meetings, signin)),
         tasks=tasks,
         calendar=calendar,
-        recent=RecentActivities(),
+        deliveries=Deliveries(records),
         languages=warming,
         store_probe=store_probe,
     )
@@ -311,23 +311,28 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return _problem(401, "a valid Bot Framework token is required")
     if not tenant_allowed(body, request.app[SETTINGS].tenant_allowlist):
         return await _refuse_tenant(services, inbound, activity)
-    if _redelivered(services, activity):
+    delivery = _delivery_key(activity)
+    if delivery is not None and not await services.deliveries.first_time(delivery):
         _log.info("dropped a redelivered %s activity", activity.type)
         return web.Response(status=201)
-    response = await services.adapter.run_authenticated(
-        inbound, activity, services.bot.on_turn, body
-    )
+    try:
+        response = await services.adapter.run_authenticated(
+            inbound, activity, services.bot.on_turn, body
+        )
+    finally:
+        if delivery is not None:
+            await services.deliveries.answered(delivery)
     if response is not None:
         return _invoke_answer(response)
     return web.Response(status=201)
 
 
-def _redelivered(services: Services, activity: Activity) -> bool:
-    """A channel resends an activity it thinks went unanswered; invokes still need answers."""
+def _delivery_key(activity: Activity) -> str | None:
+    """What identifies a delivery a channel may repeat; invokes always need their answer."""
     if activity.type == ActivityTypes.invoke or not activity.id:
-        return False
-    key = activity_key(activity.channel_id, activity.conversation.id, activity.id)
-    return not services.recent.first_time(key)
+        return None
+    sent_at = activity.timestamp.isoformat() if activity.timestamp else ""
+    return activity_key(activity.channel_id, activity.conversation.id, activity.id, sent_at)
 
 
 def _invoke_answer(response: InvokeResponse) -> web.Response:
