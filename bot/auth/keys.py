@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import hmac
 import logging
@@ -14,6 +13,7 @@ import time
 from pathlib import Path
 
 from bot.settings import Settings
+from bot.storage.errors import os_error_cause
 
 _log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def load_or_create_key(path: Path, *, abandoned_after: float = ABANDONED_AFTER_S
             time.sleep(0.05)  # an older version is writing it now
     except OSError as error:
         raise KeyFileError(
-            f"signing key {str(path)!r}: cannot read or write it ({_cause(error)}); "
+            f"signing key {str(path)!r}: cannot read or write it ({os_error_cause(error)}); "
             "make its directory writable for this user, or set SQLITE_PATH to a file "
             "in a writable directory (the key lives beside it)"
         ) from None
@@ -140,18 +140,6 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _cause(error: OSError) -> str:
-    if error.errno == errno.ENOSPC:
-        return "the disk is full"
-    if error.errno == errno.EROFS:
-        return "the file system is read-only"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if error.errno in (errno.ENOTDIR, errno.EEXIST):
-        return "a part of the path is a file, not a directory"
-    return error.strerror or type(error).__name__
 
 
 def signing_key(settings: Settings) -> bytes:

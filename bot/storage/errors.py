@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 HTTP_PRECONDITION_FAILED = 412
 
 
@@ -43,3 +45,16 @@ def is_conflict(error: BaseException) -> bool:
     if "Etag conflict" in message or "precondition is not met" in message:
         return True
     return getattr(error, "status_code", None) == HTTP_PRECONDITION_FAILED
+
+
+def os_error_cause(error: OSError) -> str:
+    """What went wrong with a file, in words an operator can act on."""
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno == errno.EROFS:
+        return "the file system is read-only"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "a part of the path is a file, not a directory"
+    return error.strerror or type(error).__name__

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.storage.base import ClosableStorage
-from bot.storage.errors import ConflictError, StorageError
+from bot.storage.errors import ConflictError, StorageError, os_error_cause
 from bot.storage.items import (
     ANY_ETAG,
     check_precondition,
@@ -214,7 +214,7 @@ def _check_writable(path: Path) -> None:
             ) from None
         raise StorageError(
             f"SQLite store {str(path)!r}: cannot create its directory {str(directory)!r} "
-            f"({_cause(error)}); {_fix(error, 'create it writable for this user')}"
+            f"({os_error_cause(error)}); {_fix(error, 'create it writable for this user')}"
         ) from None
     scratch = directory / f".{path.name}.startup-{os.getpid()}"
     try:
@@ -227,7 +227,7 @@ def _check_writable(path: Path) -> None:
     except OSError as error:
         raise StorageError(
             f"SQLite store {str(path)!r}: cannot write in its directory {str(directory)!r} "
-            f"({_cause(error)}); {_fix(error, 'make the directory writable for this user')}"
+            f"({os_error_cause(error)}); {_fix(error, 'make the directory writable for this user')}"
         ) from None
     finally:
         with suppress(OSError):
@@ -240,20 +240,10 @@ def _check_writable(path: Path) -> None:
     except OSError as error:
         raise StorageError(
             f"SQLite store {str(path)!r}: cannot open the file for writing "
-            f"({_cause(error)}); {_fix(error, 'make the file writable for this user')}"
+            f"({os_error_cause(error)}); {_fix(error, 'make the file writable for this user')}"
         ) from None
     if header and header != b"SQLite format 3\x00":
         raise StorageError(_not_a_database(path))
-
-
-def _cause(error: OSError) -> str:
-    if error.errno == errno.ENOSPC:
-        return "the disk is full"
-    if error.errno == errno.EROFS:
-        return "the file system is read-only"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return error.strerror or type(error).__name__
 
 
 def _fix(error: OSError, writable: str) -> str:
