@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     body_read_timeout_s: float = Field(
         default=10.0, gt=0, le=300, validation_alias="BODY_READ_TIMEOUT_S"
     )
+    # Teams answers an invoke within about 5 s: a sign-in step must fail before that.
+    token_service_timeout_s: float = Field(
+        default=4.0, gt=0, le=60, validation_alias="TOKEN_SERVICE_TIMEOUT_S"
+    )
     store_check_interval_s: float = Field(
         default=5.0, ge=0.1, le=300, validation_alias="STORE_CHECK_INTERVAL_S"
     )

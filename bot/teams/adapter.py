@@ -254,7 +254,13 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
                 tokens = self._app_tokens(
                     app_id, AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
                 )
-            client = TokenServiceClient(self._session, base_url, app_id, tokens)
+            client = TokenServiceClient(
+                self._session,
+                base_url,
+                app_id,
+                tokens,
+                timeout_s=self._settings.token_service_timeout_s,
+            )
             self._user_token_clients[(app_id, base_url)] = client
         return client
 
