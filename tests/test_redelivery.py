@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,23 @@ async def test_an_answered_key_is_new_once_until_its_marker_expires() -> None:
     assert not await other.first_time("k")
     now[0] += 601
     assert await other.first_time("k")
+
+
+async def test_a_marker_left_by_a_process_that_died_on_this_machine_is_taken_over_at_once(
+    tmp_path: Path,
+) -> None:
+    records = Records(StrictMemoryStorage(), namespace="t")
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()
+    now = 1_000.0
+    host = socket.gethostname()
+    await records.put("delivered/k", {"at": now, "answered": False, "host": host, "pid": dead.pid})
+    await records.put(
+        "delivered/alive", {"at": now, "answered": False, "host": host, "pid": os.getppid()}
+    )
+
+    assert await Deliveries(records, clock=lambda: now + 1).first_time("k")
+    assert not await Deliveries(records, clock=lambda: now + 1).first_time("alive")
 
 
 async def test_a_marker_taken_a_moment_later_by_another_process_is_fresh() -> None:

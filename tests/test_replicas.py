@@ -150,13 +150,17 @@ async def test_sign_in_started_on_one_replica_completes_on_the_other(
 
 
 async def make_pending_older(azurite: Azurite, container: str, *, seconds: float) -> None:
-    """Move the one pending sign-in's creation time back, as if it had waited that long."""
-    (pending,) = await blob_keys(azurite, container, "meetbot/pending/")
-    key = pending.removeprefix("meetbot/")
+    """Move the one waiting sign-in's creation time back, as if it had waited that long
+    (answered requests leave a small marker under the same prefix: they are not waiting)."""
+    names = await blob_keys(azurite, container, "meetbot/pending/")
     async with AzureBlobStorage(azurite.connection_string, container) as store:
         records = Records(store, namespace="meetbot")
-        value, etag = await records.get(key)
-        assert value is not None
+        waiting = []
+        for name in names:
+            value, etag = await records.get(name.removeprefix("meetbot/"))
+            if value is not None and "request" in value:
+                waiting.append((name.removeprefix("meetbot/"), value, etag))
+        ((key, value, etag),) = waiting
         value["created_at"] -= seconds
         await records.put(key, value, etag)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,6 +19,7 @@ _log = logging.getLogger(__name__)
 DELIVERY_TTL_S = 600.0
 # Longer than a turn may take (a message's Graph budget is 12 s, Teams waits 15 s).
 DELIVERY_LEASE_S = 30.0
+_HOST = socket.gethostname()
 
 
 class RecentActivities:
@@ -74,13 +77,13 @@ class Deliveries:
     sharing the store: one marker record per activity key, taken in one store transaction.
 
     A marker is taken when a delivery starts and marked answered when its turn ends. A
-    redelivery is dropped while the first is answered or still within `lease_s` (longer than
-    a turn may take); one that finds a marker left unanswered past the lease (its process
-    died mid-turn) takes it over, so a request is not lost (Graph's externalId keeps a
-    replayed meeting one meeting). Markers count for `ttl_s`. This process's own memory
-    answers a repeat it saw itself without a store operation; when the store fails, that
-    memory alone decides (a redelivery to another replica may then be answered twice, never
-    not at all).
+    redelivery is dropped while the first is answered or still being answered; it takes the
+    marker over when the process that took it died mid-turn (on this machine: its pid is
+    gone; on another machine: the marker is older than `lease_s`, longer than a turn may
+    take), so a request is not lost (Graph's externalId keeps a replayed meeting one meeting).
+    Markers count for `ttl_s`. This process's own memory answers a repeat it saw itself
+    without a store operation; when the store fails, that memory alone decides (a redelivery
+    to another replica may then be answered twice, never not at all).
     """
 
     def __init__(
@@ -107,7 +110,9 @@ class Deliveries:
         def take(record: dict[str, Any] | None) -> dict[str, Any]:
             nonlocal first
             first = self._free(record, now)
-            return {"at": now, "answered": False} if first or record is None else record
+            if first or record is None:
+                return {"at": now, "answered": False, "host": _HOST, "pid": os.getpid()}
+            return record
 
         try:
             await self._records.update(_marker(key), take)
@@ -132,7 +137,23 @@ class Deliveries:
         # little ahead) took it after this one read the clock.
         if record is None or not isinstance(at, int | float) or now - at >= self._ttl_s:
             return True
-        return record.get("answered") is False and now - at >= self._lease_s
+        if record.get("answered") is not False:
+            return False
+        return now - at >= self._lease_s or _died_here(record)
+
+
+def _died_here(record: dict[str, Any]) -> bool:
+    """Whether the marker's process ran on this machine and is gone."""
+    pid = record.get("pid")
+    if record.get("host") != _HOST or not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, and is another user's
+        return False
+    return False
 
 
 def _marker(key: str) -> str:
