@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.storage import Records, StorageError, StrictMemoryStorage
 from bot.teams.redelivery import Deliveries
 from tests.conftest import FakeChannel, activity
 from tests.flows import running_bot
+from tests.replicas import Azurite, drop_container, shared_azurite, unique_container
 
 
 async def test_an_answered_key_is_new_once_until_its_marker_expires() -> None:
@@ -103,3 +105,30 @@ async def test_one_activity_delivered_to_two_processes_on_one_sqlite_file_is_ans
         # Another activity is answered as usual.
         await two.send(activity(channel.url, text="help"))
         assert len(channel.activities()) == 2
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    with shared_azurite(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.mark.slow
+async def test_one_activity_delivered_to_two_replicas_on_blob_storage_is_answered_once(
+    azurite: Azurite, channel: FakeChannel
+) -> None:
+    container = unique_container("deliveries")
+    blob = {
+        "STORAGE": "blob",
+        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "AZURE_STORAGE_CONTAINER": container,
+    }
+    try:
+        async with running_bot(**blob) as one, running_bot(**blob) as two:
+            body = activity(channel.url, text="help")
+            answers = await asyncio.gather(one.send(body), two.send(body), two.send(body))
+
+            assert [answer.status for answer in answers] == [201, 201, 201]
+            assert len(channel.activities()) == 1
+    finally:
+        await drop_container(azurite, container)
