@@ -10,28 +10,18 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.auth.signin import CLAIM_LEASE_S, PENDING_LIFETIME_S, SignIn
+from bot.auth.signin import CLAIM_LEASE_S, PENDING_LIFETIME_S
 from bot.core.ports import Turn
 from bot.core.request import MeetingRequest
-from bot.storage import ClosableStorage, Records, SqliteStorage, StrictMemoryStorage
+from bot.storage import ClosableStorage, SqliteStorage, StrictMemoryStorage
 from tests.conftest import FakeChannel, activity
 from tests.flows import FakeTokenService, meet, meeting_cards, running_bot, sandbox_token
-from tests.support.ports import PortTurn
+from tests.support.signin import REQUEST, T0, Instance
 
-T0 = 1_800_000_000.0
-REQUEST = MeetingRequest(
-    tenant_id="tenant-1",
-    conversation_id="a:conversation-1",
-    organizer_id="5f0e0000-user",
-    subject="Design review",
-    start=datetime(2027, 1, 15, 15, 0, tzinfo=UTC),
-    end=datetime(2027, 1, 15, 15, 45, tzinfo=UTC),
-)
 NEWER = REQUEST.model_copy(update={"subject": "Budget"})
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
 _REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,29 +34,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     )
     async with opened:
         yield opened
-
-
-class Instance:
-    """One bot instance's sign-in over the shared store, at a moment of its own."""
-
-    def __init__(self, store: ClosableStorage, now: float) -> None:
-        self.ports = PortTurn()
-        self.signin = SignIn(Records(store, namespace="meetbot"), "graph", clock=lambda: now)
-        self.resumed: list[MeetingRequest] = []
-
-    async def resume(
-        self, _turn: Turn, _token: str, request: MeetingRequest, _notes: tuple[str, ...]
-    ) -> None:
-        self.resumed.append(request)
-
-    async def prompt(self, request: MeetingRequest = REQUEST) -> None:
-        await self.signin.prompt(self.ports.turn(), request)
-
-    async def token_arrives(self) -> None:
-        await self.signin.complete(self.ports.turn(), "graph-token", self.resume)
-
-    def replies(self) -> list[str]:
-        return self.ports.conversation.texts()
 
 
 async def crash(_turn: Turn, _token: str, _request: MeetingRequest, _n: tuple[str, ...]) -> None:
