@@ -272,13 +272,16 @@ FORM = {
 }
 
 
+def invoke(channel: FakeChannel, name: str, value: Any) -> dict[str, Any]:
+    """A Teams invoke activity with this name and value."""
+    return activity(channel.url, kind="invoke", text=None, name=name, value=value)
+
+
 def execute(channel: FakeChannel, data: dict[str, Any]) -> dict[str, Any]:
-    return activity(
-        channel.url,
-        kind="invoke",
-        text=None,
-        name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": "createMeeting", "data": data}},
+    return invoke(
+        channel,
+        "adaptiveCard/action",
+        {"action": {"type": "Action.Execute", "verb": "createMeeting", "data": data}},
     )
 
 

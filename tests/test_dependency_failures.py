@@ -31,6 +31,7 @@ from tests.flows import (
     RunningBot,
     execute,
     free_port,
+    invoke,
     meet,
     meeting_cards,
     oauth_cards,
@@ -154,9 +155,7 @@ async def test_invokes_are_answered_without_5xx_while_the_token_service_fails(
         await bot.send(meet(channel, COMMAND))
         token_service.failing.update({GET_TOKEN, SIGN_IN_RESOURCE, "/api/usertoken/exchange"})
 
-        verify = activity(
-            channel.url, kind="invoke", text=None, name="signin/verifyState", value={"state": "1"}
-        )
+        verify = invoke(channel, "signin/verifyState", {"state": "1"})
         response = await bot.send(verify)
         assert response.status in OK
         assert len(unavailable_cards(channel)) == 1
@@ -169,24 +168,18 @@ async def test_invokes_are_answered_without_5xx_while_the_token_service_fails(
         assert "Sign-in is unavailable right now" in shown
         assert "Design review" in shown
 
-        fetch = activity(
-            channel.url,
-            kind="invoke",
-            text=None,
-            name="composeExtension/fetchTask",
-            value={"commandId": "createMeeting", "commandContext": "compose"},
+        fetch = invoke(
+            channel,
+            "composeExtension/fetchTask",
+            {"commandId": "createMeeting", "commandContext": "compose"},
         )
         response = await bot.send(fetch)
         assert response.status in OK
         task = (await response.json())["task"]["value"]
         assert task["card"]["content"]["body"][0]["text"] == SIGNIN_UNAVAILABLE
 
-        submit = activity(
-            channel.url,
-            kind="invoke",
-            text=None,
-            name="composeExtension/submitAction",
-            value={"commandId": "createMeeting", "data": FORM},
+        submit = invoke(
+            channel, "composeExtension/submitAction", {"commandId": "createMeeting", "data": FORM}
         )
         response = await bot.send(submit)
         assert response.status in OK
@@ -194,12 +187,10 @@ async def test_invokes_are_answered_without_5xx_while_the_token_service_fails(
         assert "Sign-in is unavailable right now" in dialog
         assert "Design review" in dialog
 
-        exchange = activity(
-            channel.url,
-            kind="invoke",
-            text=None,
-            name="signin/tokenExchange",
-            value={"id": "tx-1", "connectionName": "graph", "token": "sso-token"},
+        exchange = invoke(
+            channel,
+            "signin/tokenExchange",
+            {"id": "tx-1", "connectionName": "graph", "token": "sso-token"},
         )
         response = await bot.send(exchange)
         assert response.status == 412  # Teams then shows the sign-in button
@@ -407,12 +398,10 @@ async def test_an_sso_exchange_the_store_cannot_deduplicate_falls_back_to_the_bu
     async with bot_on(storage, OAUTH_URL=token_service.url) as bot:
         await bot.send(meet(channel, COMMAND))
         token_service.exchange_token = sandbox_token(bot.key)
-        exchange = activity(
-            channel.url,
-            kind="invoke",
-            text=None,
-            name="signin/tokenExchange",
-            value={"id": "tx-1", "connectionName": "graph", "token": "sso-token"},
+        exchange = invoke(
+            channel,
+            "signin/tokenExchange",
+            {"id": "tx-1", "connectionName": "graph", "token": "sso-token"},
         )
         response = await bot.send(exchange)
         assert response.status == 412  # Teams shows the sign-in button; its code completes

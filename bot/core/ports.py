@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 JsonObject = dict[str, Any]
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
