@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -94,9 +95,12 @@ class MeetingRequest(BaseModel):
             raise ValueError("the meeting must end after it starts")
         return self
 
-    @property
+    @functools.cached_property
     def external_id(self) -> str:
-        """UUIDv5 over the canonical request: same request → same meeting; any change → new."""
+        """UUIDv5 over the canonical request: same request → same meeting; any change → new.
+
+        Computed once per request (the ledger, Graph's body and the calendar file all use it).
+        """
         canonical = json.dumps(
             [
                 "v1",

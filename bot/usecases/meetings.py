@@ -245,7 +245,7 @@ class Meetings:
         When the ledger cannot be updated, the meeting Graph made is shown all the same, with
         a note that `list` won't show it; a warning is logged (the error's type, no content).
         """
-        external_id = request.external_id  # a hash over the canonical request: computed once
+        external_id = request.external_id
         key = ledger_key(turn.origin)
         rate_key: str | None = None
         if self._rate is not None:
