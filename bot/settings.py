@@ -68,7 +68,10 @@ class Settings(BaseSettings):
         default="tokenservice", validation_alias="AUTH_MODE"
     )
     graph_scopes: str = Field(
-        default="https://graph.microsoft.com/OnlineMeetings.ReadWrite",
+        default=(
+            "https://graph.microsoft.com/OnlineMeetings.ReadWrite "
+            "https://graph.microsoft.com/User.ReadBasic.All"
+        ),
         validation_alias="GRAPH_SCOPES",
     )
     aad_authority_host: str = Field(

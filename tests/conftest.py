@@ -38,6 +38,8 @@ class FakeChannel:
     fail_with: list[int] = field(default_factory=list)
     # conversation id -> member id -> the TeamsChannelAccount JSON Teams answers with.
     members: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # Every member lookup, as (conversation id, member id), members or not.
+    lookups: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -71,6 +73,7 @@ def _channel_app(channel_ref: list[FakeChannel]) -> web.Application:
         """Teams answers a member lookup only for members of that conversation."""
         channel = channel_ref[0]
         conversation = request.match_info["conversation"]
+        channel.lookups.append((conversation, request.match_info["member"]))
         found = channel.members.get(conversation, {}).get(request.match_info["member"])
         if found is None:
             error = {

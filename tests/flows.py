@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.sandbox.graph import RECEIVED, FaultInjector, create_graph_sandbox
+from bot.sandbox.graph import RECEIVED, DirectoryPerson, FaultInjector, create_graph_sandbox
 from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from bot.settings import Settings
 from bot.storage import StrictMemoryStorage
@@ -235,10 +235,15 @@ class GraphFake:
     """The Graph sandbox on its own loopback server, with its own signing key."""
 
     def __init__(
-        self, faults: FaultInjector | None = None, middlewares: Sequence[Middleware] = ()
+        self,
+        faults: FaultInjector | None = None,
+        middlewares: Sequence[Middleware] = (),
+        directory: Sequence[DirectoryPerson] = (),
     ) -> None:
         self.tokens = SandboxTokens(secrets.token_bytes(32))
-        self.sandbox = create_graph_sandbox(StrictMemoryStorage(), self.tokens, faults=faults)
+        self.sandbox = create_graph_sandbox(
+            StrictMemoryStorage(), self.tokens, faults=faults, directory=directory
+        )
         self.app = web.Application(middlewares=list(middlewares))
         self.app.add_subapp("/graph", self.sandbox)
         self.url = ""
@@ -250,13 +255,17 @@ class GraphFake:
         """Distinct meetings asked for: createOrGet makes at most one per externalId."""
         return {r.json["externalId"] for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)}
 
-    def user_token(self) -> str:
+    def bodies(self) -> list[dict[str, Any]]:
+        """The createOrGet bodies received, in order."""
+        return [r.json for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)]
+
+    def user_token(self, scopes: frozenset[str] = frozenset({"OnlineMeetings.ReadWrite"})) -> str:
         identity = SandboxIdentity(
             tenant_id="tenant-1",
             object_id="5f0e0000-user",
             upn="megan@contoso.com",
             display_name="Megan Bowen",
-            scopes=frozenset({"OnlineMeetings.ReadWrite"}),
+            scopes=scopes,
         )
         return self.tokens.issue(identity)
 

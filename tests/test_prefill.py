@@ -202,7 +202,7 @@ def test_a_prefilled_form_submits_as_the_command_would_create_it() -> None:
     assert isinstance(parsed, ParsedMeeting)
     assert (result.subject, result.start, result.end) == (parsed.subject, parsed.start, parsed.end)
     assert result.start == datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-    assert result.attendee_object_ids == (MEGAN[1], ALEX[1])
+    assert result.picked_ids == (MEGAN[1], ALEX[1])
 
 
 @settings(max_examples=60, deadline=None)

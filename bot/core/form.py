@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal
@@ -30,7 +30,11 @@ __all__ = [
     "duration_label",
     "form_values",
     "is_object_id",
+    "is_picked_id",
+    "picked_ids",
+    "unusable_people_message",
     "validate_form",
+    "without_picked",
 ]
 
 FieldId = Literal["subject", "date", "startTime", "durationMinutes", "attendees", "attendeeEmails"]
@@ -57,6 +61,9 @@ _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]{1,6})?)?")
 _MINUTES = re.compile(r"[0-9]{1,6}")
 _OBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# What a people picker submits: Entra object ids in Teams, a client's own member ids elsewhere
+# (the Agents Playground's are `user-id-2`). A name or anything with spaces was typed, not picked.
+_PICKED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:@._-]{0,255}")
 _EMAIL = re.compile(
     r"[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,64})*"
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?",
@@ -88,7 +95,8 @@ class ValidForm:
     subject: str
     start: datetime
     end: datetime
-    attendee_object_ids: tuple[str, ...]
+    # The people picker's ids, to look up (Entra object ids in Teams).
+    picked_ids: tuple[str, ...]
     emails: tuple[str, ...]
 
 
@@ -121,6 +129,40 @@ def _without_controls(text: str) -> str:
 def is_object_id(text: str) -> bool:
     """Whether `text` is an Entra object id (a GUID), as the people picker submits."""
     return _OBJECT_ID.fullmatch(text) is not None
+
+
+def is_picked_id(text: str) -> bool:
+    """Whether `text` can be an id a people picker submitted (not necessarily one we can use)."""
+    return _PICKED_ID.fullmatch(text) is not None
+
+
+def picked_ids(text: str) -> tuple[str, ...]:
+    """The picker's comma-separated ids, in order, once each; object ids in lower case."""
+    pieces = (piece.strip() for piece in text.split(","))
+    found = (p.lower() if is_object_id(p) else p for p in pieces if p and is_picked_id(p))
+    return tuple(dict.fromkeys(found))
+
+
+def without_picked(values: FormValues, dropped: Collection[str]) -> FormValues:
+    """The form's values with these picked ids taken out of Attendees (nothing else changed)."""
+    gone = {item.strip().lower() for item in dropped}
+    kept = [
+        p.strip()
+        for p in values.attendees.split(",")
+        if p.strip() and p.strip().lower() not in gone
+    ]
+    return values.model_copy(update={"attendees": ",".join(kept)})
+
+
+def unusable_people_message(ids: Sequence[str]) -> str:
+    """Picked ids that are neither members of the conversation nor directory ids: what we say."""
+    one = len(ids) == 1
+    return (
+        f"I can't invite {_listed(list(ids))} from the people search: I can't find "
+        f"{'that person' if one else 'those people'} in this conversation or in your "
+        f"organization's directory, so I took {'it' if one else 'them'} out. Select Create "
+        "meeting to go on without them, or type their e-mail addresses below."
+    )
 
 
 def _is_control(char: str) -> bool:
@@ -162,6 +204,8 @@ def form_values(data: Mapping[str, Any]) -> FormValues:
 class _Checker:
     data: Mapping[str, Any]
     errors: dict[str, str]
+    # Attendees values that cannot be someone picked: named in the error and taken out.
+    dropped: tuple[str, ...] = ()
 
     def text(self, field: FieldId, what: str) -> str | None:
         """The field's text, stripped; None (with an error) when it is not text."""
@@ -268,7 +312,7 @@ class _Checker:
             return None
         return timedelta(minutes=minutes)
 
-    def object_ids(self) -> tuple[str, ...]:
+    def picked(self) -> tuple[str, ...]:
         text = self.text("attendees", "attendee list")
         if not text:
             return ()
@@ -278,15 +322,16 @@ class _Checker:
             )
             return ()
         pieces = [piece.strip() for piece in text.split(",") if piece.strip()]
-        bad = [piece for piece in pieces if not is_object_id(piece)]
+        bad = [piece for piece in pieces if not is_picked_id(piece)]
         if bad:
+            one = len(bad) == 1
+            self.dropped = tuple(bad)
             self.errors["attendees"] = (
-                f"{_listed(bad)} {'is' if len(bad) == 1 else 'are'} not "
-                f"{'someone' if len(bad) == 1 else 'people'} from the people search. "
-                "Remove and pick them again, or type their e-mail addresses below."
+                f"{_listed(bad)} {'is' if one else 'are'} not {'someone' if one else 'people'} "
+                f"from the people search, so I took {'it' if one else 'them'} out. Pick people "
+                "from the search, or type their e-mail addresses below."
             )
-            return ()
-        return tuple(dict.fromkeys(piece.lower() for piece in pieces))
+        return picked_ids(text)
 
     def emails(self) -> tuple[str, ...]:
         text = self.text("attendeeEmails", "list of e-mail addresses")
@@ -371,9 +416,9 @@ def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> 
     day = checker.day(today)
     clock = checker.clock()
     length = checker.length()
-    object_ids = checker.object_ids()
+    picked = checker.picked()
     emails = checker.emails()
-    too_many = _too_many(len(object_ids), len(emails))
+    too_many = _too_many(len(picked), len(emails))
     if too_many is not None:
         field = "attendeeEmails" if emails else "attendees"
         checker.errors[field] = " ".join(filter(None, (checker.errors.get(field), too_many)))
@@ -381,11 +426,14 @@ def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> 
     if day is not None and clock is not None:
         start = _start(day, clock, now, zone, checker.errors)
     if subject is None or start is None or length is None or checker.errors:
-        return InvalidForm(values=form_values(data), errors=checker.errors)
+        values = form_values(data)
+        if checker.dropped:
+            values = without_picked(values, checker.dropped)
+        return InvalidForm(values=values, errors=checker.errors)
     return ValidForm(
         subject=subject,
         start=start,
         end=start + length,
-        attendee_object_ids=object_ids,
+        picked_ids=picked,
         emails=emails,
     )

@@ -36,6 +36,8 @@ class Origin:
     # The message a card action came from (the card to update), if any.
     reply_to_id: str | None = None
     mentions: tuple[Mention, ...] = ()
+    # The sender's name as the channel shows it.
+    user_name: str | None = None
 
     @property
     def organizer_id(self) -> str:
@@ -129,7 +131,28 @@ class Member:
 class People(Protocol):
     """Looks up members of this conversation (Teams answers only for its members)."""
 
-    async def member(self, member_id: str) -> Member | None: ...
+    async def member(self, member_id: str) -> Member | None:
+        """The member; None when `member_id` is not a member of this conversation. Raises when
+        the channel cannot answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """Someone in the signed-in user's organization, as the directory names them."""
+
+    object_id: str
+    name: str | None
+    upn: str | None
+
+
+class Directory(Protocol):
+    """The signed-in user's organization directory (Graph `GET /users/{id}`)."""
+
+    async def user(self, token: str, object_id: str, *, budget_s: float) -> DirectoryUser | None:
+        """The user with this Entra object id; None when there is none. Raises the Graph
+        client's errors (`GraphForbiddenError` without the permission to read it)."""
+        ...
 
 
 class RecordStore(Protocol):

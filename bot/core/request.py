@@ -49,21 +49,36 @@ def conversation_root(conversation_id: str) -> str:
 
 
 class Attendee(BaseModel):
-    """Someone invited: their UPN (always), and Entra object id when Teams told us."""
+    """Someone invited: their UPN, and Entra object id when Teams told us. Someone picked who
+    is not a member of the conversation has only their object id until the directory names
+    them (after sign-in); Graph is never sent an attendee without a UPN."""
 
     model_config = ConfigDict(frozen=True)
 
-    upn: str = Field(min_length=3, max_length=320)
-    object_id: str | None = None
+    upn: str | None = Field(default=None, min_length=3, max_length=320)
+    object_id: str | None = Field(default=None, max_length=256)
     display_name: str | None = None
 
     @field_validator("upn")
     @classmethod
-    def _lower(cls, value: str) -> str:
+    def _lower(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip().lower()
         if "@" not in value:
             raise ValueError("an attendee needs an email address")
         return value
+
+    @model_validator(mode="after")
+    def _someone(self) -> Attendee:
+        if self.upn is None and not self.object_id:
+            raise ValueError("an attendee needs an email address or a directory id")
+        return self
+
+    @property
+    def key(self) -> str:
+        """What makes two attendees the same person here."""
+        return self.upn or f"id:{(self.object_id or '').lower()}"
 
 
 class MeetingRequest(BaseModel):

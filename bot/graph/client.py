@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from yarl import URL
 
 from bot.core.fastjson import dumps
-from bot.core.online_meeting import CreateOrGetRequest, OnlineMeeting
+from bot.core.online_meeting import CreateOrGetRequest, GraphModel, OnlineMeeting
+from bot.core.ports import DirectoryUser
 from bot.graph.errors import (
     GraphBadRequestError,
     GraphError,
@@ -32,6 +33,8 @@ from bot.graph.errors import (
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The basic profile: readable with User.ReadBasic.All, the least privileged permission for it.
+USER_FIELDS = "id,displayName,userPrincipalName,mail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +329,78 @@ class GraphClient:
             elapsed_ms,
             _endpoint_for_log(url),
         )
+
+    async def user(self, token: str, object_id: str, *, budget_s: float) -> DirectoryUser | None:
+        """`GET /users/{id}?$select=…` (the `Directory` port): one attempt within `budget_s`;
+        None when Graph has nobody with that id (404)."""
+        if not token:
+            raise ValueError("an access token is required")
+        if not budget_s > 0:
+            raise ValueError("budget_s must be positive")
+        url = URL(f"{self._base_url}/users/{quote(object_id, safe='')}", encoded=True)
+        url = url.with_query({"$select": USER_FIELDS})
+        client_request_id = str(uuid.uuid4())
+        started = self._clock()
+        timeout = aiohttp.ClientTimeout(
+            total=budget_s,
+            sock_connect=min(budget_s, self._retry.connect_timeout_s),
+            ceil_threshold=math.inf,
+        )
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "client-request-id": client_request_id,
+            "return-client-request-id": "true",
+        }
+        try:
+            async with self._session.get(
+                url, headers=headers, timeout=timeout, allow_redirects=False, raise_for_status=False
+            ) as response:
+                answer = _Answer(response.status, response.headers, await response.read())
+        except TimeoutError as exc:
+            failure = _failure(GraphTimeoutError, exc, client_request_id, 1, retryable=False)
+            raise failure.error from exc
+        except aiohttp.ClientError as exc:
+            failure = _failure(GraphUnavailableError, exc, client_request_id, 1, retryable=False)
+            raise failure.error from exc
+        logger.log(
+            logging.INFO if answer.status in (200, 404) else logging.WARNING,
+            "graph user lookup status=%s request-id=%s client-request-id=%s elapsed_ms=%d",
+            answer.status,
+            answer.headers.get("request-id"),
+            client_request_id,
+            round((self._clock() - started) * 1000),
+        )
+        if answer.status == 404:
+            return None
+        if not 200 <= answer.status < 300:
+            raise error_from_response(
+                status=answer.status,
+                headers=answer.headers,
+                body=answer.body,
+                sent_client_request_id=client_request_id,
+            )
+        try:
+            found = _DirectoryAnswer.model_validate_json(answer.body)
+        except ValidationError as exc:
+            raise GraphInvalidResponseError(
+                status=answer.status,
+                request_id=answer.headers.get("request-id"),
+                client_request_id=client_request_id,
+                graph_message=f"unreadable user: {exc.error_count()} validation errors",
+            ) from exc
+        return DirectoryUser(
+            object_id=found.id,
+            name=found.display_name or None,
+            upn=found.user_principal_name or found.mail or None,
+        )
+
+
+class _DirectoryAnswer(GraphModel):
+    id: str
+    display_name: str | None = None
+    user_principal_name: str | None = None
+    mail: str | None = None
 
 
 _CHAT_THREAD_REJECTED = (

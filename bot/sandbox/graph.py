@@ -31,6 +31,22 @@ logger = logging.getLogger(__name__)
 
 REQUIRED_SCOPE = "OnlineMeetings.ReadWrite"
 OTHER_USERS_SCOPE = "OnlineMeetings.ReadWrite.All"
+# Delegated permissions that can read another user's basic profile, least privileged first.
+READ_USERS_SCOPES = frozenset({"User.ReadBasic.All", "User.Read.All", "Directory.Read.All"})
+# What `GET /users/{id}` returns without $select (Graph's default set).
+_USER_DEFAULT_FIELDS = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
 ROUTE_ME = "me"
 ROUTE_USERS = "users"
 STORAGE_PREFIX = "graph-sandbox"
@@ -85,6 +101,7 @@ class ReceivedRequest:
     json: Any
     authorization_scheme: str | None
     received_at: float
+    query_string: str = ""
 
 
 RECEIVED: web.AppKey[deque[ReceivedRequest]] = web.AppKey("graph_sandbox_received", deque)
@@ -257,6 +274,34 @@ def _bad_request(message: str) -> _GraphFailure:
     return _GraphFailure(400, "BadRequest", message)
 
 
+# --- the directory -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPerson:
+    """Someone in the sandbox's organization, for `GET /users/{id | userPrincipalName}`."""
+
+    object_id: str
+    upn: str
+    display_name: str
+
+    def as_user(self) -> dict[str, Any]:
+        given, _, surname = self.display_name.partition(" ")
+        return {
+            "businessPhones": [],
+            "displayName": self.display_name,
+            "givenName": given or None,
+            "jobTitle": None,
+            "mail": self.upn,
+            "mobilePhone": None,
+            "officeLocation": None,
+            "preferredLanguage": None,
+            "surname": surname or None,
+            "userPrincipalName": self.upn,
+            "id": self.object_id.lower(),
+        }
+
+
 # --- meetings ----------------------------------------------------------------------------------
 
 
@@ -318,9 +363,12 @@ def build_meeting(
     *,
     created_at: datetime,
     audio_conferencing: bool,
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A realistic onlineMeeting. Ids, URL and passcode depend only on (tenant, organizer,
-    externalId), so racing creates of one identity - even in two processes - agree."""
+    externalId), so racing creates of one identity - even in two processes - agree. `names`:
+    display names by UPN of the people the directory knows, shown on the attendees."""
+    names = names or {}
     tenant = organizer.tenant_id.lower()
     oid = organizer.object_id.lower()
     seed = hashlib.sha256(f"{tenant}\x1f{oid}\x1f{asked.external_id}".encode()).digest()
@@ -415,12 +463,14 @@ def build_meeting(
                     },
                 },
             },
-            "attendees": [_attendee_echo(attendee, tenant) for attendee in asked.attendees],
+            "attendees": [_attendee_echo(attendee, tenant, names) for attendee in asked.attendees],
         },
     }
 
 
-def _attendee_echo(attendee: Mapping[str, Any], tenant: str) -> dict[str, Any]:
+def _attendee_echo(
+    attendee: Mapping[str, Any], tenant: str, names: Mapping[str, str]
+) -> dict[str, Any]:
     user = (attendee.get("identity") or {}).get("user") or {}
     return {
         "upn": attendee["upn"],
@@ -428,7 +478,7 @@ def _attendee_echo(attendee: Mapping[str, Any], tenant: str) -> dict[str, Any]:
         "identity": {
             "user": {
                 "id": user.get("id"),
-                "displayName": user.get("displayName"),
+                "displayName": user.get("displayName") or names.get(attendee["upn"].lower()),
                 "tenantId": tenant,
                 "identityProvider": "AAD",
             }
@@ -551,7 +601,10 @@ class _GraphSandbox:
         faults: FaultInjector | None,
         clock: Callable[[], datetime],
         no_audio_conferencing: frozenset[str],
+        directory: Collection[DirectoryPerson],
     ) -> None:
+        self._directory = {person.object_id.lower(): person for person in directory}
+        self._directory.update({person.upn.lower(): person for person in directory})
         self._storage = storage
         self._tokens = tokens
         self._faults = faults
@@ -585,6 +638,7 @@ class _GraphSandbox:
                     json=document,
                     authorization_scheme=authorization.split(" ", 1)[0] if authorization else None,
                     received_at=received_at,
+                    query_string=request.query_string,
                 )
             )
             response = await handler(request)
@@ -631,6 +685,46 @@ class _GraphSandbox:
             **meeting,
         }
         return _json_response(answer, status=201 if created else 200)
+
+    async def user(self, request: web.Request) -> web.StreamResponse:
+        """`GET /users/{id | userPrincipalName}`: the caller themself, or (with a permission to
+        read others, User.ReadBasic.All at least) someone in the sandbox's directory."""
+        identity = self._authenticate(request)
+        wanted = request.match_info["user_id"].lower()
+        if wanted in {identity.object_id.lower(), (identity.upn or "").lower()}:
+            found: dict[str, Any] | None = DirectoryPerson(
+                identity.object_id, identity.upn or "", identity.display_name or ""
+            ).as_user()
+        else:
+            if not READ_USERS_SCOPES & identity.scopes:
+                raise _GraphFailure(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                )
+            person = self._directory.get(wanted)
+            found = person.as_user() if person else None
+        if found is None:
+            raise _GraphFailure(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{request.match_info['user_id']}' does not exist or one of its "
+                "queried reference-property objects are not present.",
+            )
+        select = request.query.get("$select")
+        fields = [f.strip() for f in select.split(",") if f.strip()] if select else None
+        for name in fields or ():
+            if name not in found:
+                raise _bad_request(
+                    f"Could not find a property named '{name}' on type 'microsoft.graph.user'."
+                )
+        version = request.match_info["version"]
+        context = f"https://graph.microsoft.com/{version}/$metadata#users"
+        if fields:
+            context += f"({','.join(fields)})"
+        answer = {"@odata.context": context + "/$entity"}
+        answer.update({name: found[name] for name in fields or _USER_DEFAULT_FIELDS})
+        return _json_response(answer, status=200)
 
     def _fault_answer(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         if fault.drop_connection:
@@ -696,6 +790,7 @@ class _GraphSandbox:
                 asked,
                 created_at=self._clock(),
                 audio_conferencing=(organizer.object_id.lower() not in self._no_audio_conferencing),
+                names={p.upn.lower(): p.display_name for p in self._directory.values()},
             )
             await self._storage.write(
                 {
@@ -719,11 +814,13 @@ def create_graph_sandbox(
     faults: FaultInjector | None = None,
     clock: Callable[[], datetime] = _utc_now,
     no_audio_conferencing: Collection[str] = (),
+    directory: Collection[DirectoryPerson] = (),
 ) -> web.Application:
     """The sandbox as a sub-application; mount it with `app.add_subapp("/sandbox/graph", ...)`.
 
     `no_audio_conferencing`: organizer object ids without an audio-conferencing licence,
-    whose meetings come back with `audioConferencing: null` as in Graph.
+    whose meetings come back with `audioConferencing: null` as in Graph. `directory`: the
+    organization's other people, for `GET /users/{id}` (the caller is always found).
     """
     sandbox = _GraphSandbox(
         storage,
@@ -731,6 +828,7 @@ def create_graph_sandbox(
         faults,
         clock,
         frozenset(oid.lower() for oid in no_audio_conferencing),
+        directory,
     )
     app = web.Application(middlewares=[sandbox.envelope])
     app[RECEIVED] = deque(maxlen=MAX_RECORDED_REQUESTS)
@@ -743,4 +841,5 @@ def create_graph_sandbox(
         sandbox.create_or_get,
         name=ROUTE_USERS,
     )
+    app.router.add_get(f"/{version}/users/{{user_id}}", sandbox.user)
     return app

@@ -22,6 +22,8 @@ from aiohttp import web
 from bot.sandbox.tokens import SandboxIdentity, SandboxTokenError, SandboxTokens
 
 GRAPH_SCOPE = "OnlineMeetings.ReadWrite"
+# The OAuth connection's scopes (docs/DEPLOY.md): meetings, and people's basic profiles.
+GRAPH_SCOPES = frozenset({GRAPH_SCOPE, "User.ReadBasic.All"})
 DEFAULT_TENANT = "00000000-0000-4000-8000-5a0db0c5e7e1"
 CODE_LIFETIME_S = 300
 SIGNIN_LIFETIME_S = 900
@@ -317,7 +319,7 @@ async def sign_in_submit(request: web.Request) -> web.Response:
         object_id=str(uuid.uuid5(_OID_NAMESPACE, f"{record['tenant_id']}/{email}")),
         upn=email,
         display_name=name,
-        scopes=frozenset({GRAPH_SCOPE}),
+        scopes=GRAPH_SCOPES,
     )
     code = f"{secrets.randbelow(1_000_000):06d}"
     await _put(

@@ -9,6 +9,7 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector import Channels
+from msrest.exceptions import HttpOperationError
 
 from bot.auth.tokens import TokenServiceClient
 from bot.core.ports import (
@@ -47,6 +48,7 @@ def origin_of(activity: Activity, inbound: dict[str, Any] | None = None) -> Orig
         zone_names=_zone_names(activity),
         reply_to_id=activity.reply_to_id,
         mentions=_mentions(activity, bot_id),
+        user_name=(getattr(sender, "name", None) or None) if sender else None,
     )
 
 
@@ -208,7 +210,13 @@ class TeamsPeople:
         self._context = context
 
     async def member(self, member_id: str) -> Member | None:
-        found: Any = await TeamsInfo.get_member(self._context, member_id)
+        try:
+            found: Any = await TeamsInfo.get_member(self._context, member_id)
+        except HttpOperationError as error:
+            # Teams answers 404 (MemberNotFoundInConversation) for anyone outside it.
+            if error.response is not None and error.response.status_code == 404:
+                return None
+            raise
         upn = getattr(found, "user_principal_name", None) or getattr(found, "email", None)
         return Member(
             upn=upn or None,

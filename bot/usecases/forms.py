@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.auth.signin import SignIn
 from bot.auth.tokens import TokenServiceError
-from bot.core.form import FormValues, InvalidForm, ValidForm, form_values, validate_form
+from bot.core.form import (
+    FormValues,
+    InvalidForm,
+    form_values,
+    picked_ids,
+    unusable_people_message,
+    validate_form,
+    without_picked,
+)
 from bot.core.ports import InvokeAnswer, Message, Turn
 from bot.core.prefill import message_people, prefill_from_message
-from bot.core.request import MeetingRequest
+from bot.core.request import MAX_ATTENDEES, Attendee, MeetingRequest
 from bot.usecases.busy import typing_while_slow
 from bot.usecases.meetings import (
     MESSAGE_BUDGET_S,
@@ -21,6 +30,7 @@ from bot.usecases.meetings import (
     Outcome,
     request_in,
 )
+from bot.usecases.people import Picked, resolve_picked
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import CREATE_MEETING_VERB, meeting_form_card
 from cards.meeting import signin_unavailable_card, working_card
@@ -48,6 +58,16 @@ SIGNIN_DOWN_DIALOG = (
     "Microsoft's sign-in service isn't answering right now, so I can't check your sign-in. "
     "This isn't anything you did. Close this and try again in a minute."
 )
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The form goes back: the values (anyone who cannot be invited taken out), one message per
+    field, and the names of the people picked, so the picker shows names, not ids."""
+
+    values: FormValues
+    errors: dict[str, str]
+    people: tuple[tuple[str, str], ...] = ()
 
 
 class Prompted:
@@ -130,18 +150,28 @@ class FormFlows:
 
     async def _request(
         self, turn: Turn, data: Mapping[str, Any]
-    ) -> tuple[MeetingRequest, tuple[str, ...]] | InvalidForm:
+    ) -> tuple[MeetingRequest, tuple[str, ...]] | Refused:
+        """The canonical request, or the form to send back. Picked people are looked up here:
+        members by name and UPN, anyone else in the organization by directory id (named after
+        sign-in); an id neither can use is named in a message and taken out of the form."""
         zone = self._meetings.zone(turn.origin)
         result = validate_form(data, now=self._meetings.now(), zone=zone)
         if isinstance(result, InvalidForm):
-            return result
-        assert isinstance(result, ValidForm)
-        attendees, unresolved = await self._meetings.people(
-            turn, [(oid, oid) for oid in result.attendee_object_ids], result.emails
-        )
-        request = request_in(turn.origin, result.subject, result.start, result.end, attendees)
-        notes = ("Couldn't add: " + ", ".join(unresolved),) if unresolved else ()
-        return request, notes
+            values, errors = result.values, dict(result.errors)
+            ids = picked_ids(values.attendees) if "attendees" not in errors else ()
+        else:
+            values, errors, ids = form_values(data), {}, result.picked_ids
+        picked = await resolve_picked(turn, ids) if len(ids) <= MAX_ATTENDEES else Picked((), ())
+        if picked.unusable:
+            values = without_picked(values, picked.unusable)
+            errors["attendees"] = unusable_people_message(picked.unusable)
+        if isinstance(result, InvalidForm) or errors:
+            return Refused(values, errors, picked.named)
+        unique: dict[str, Attendee] = {}
+        for attendee in (*picked.attendees, *(Attendee(upn=email) for email in result.emails)):
+            unique.setdefault(attendee.key, attendee)
+        attendees = list(unique.values())
+        return request_in(turn.origin, result.subject, result.start, result.end, attendees), ()
 
     async def _signed_in_outcome(
         self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...]
@@ -218,8 +248,8 @@ class FormFlows:
             return None
         data = _object(action, "data")
         built = await self._request(turn, data)
-        if isinstance(built, InvalidForm):
-            return _replace_card(self._form(turn, built.values, built.errors))
+        if isinstance(built, Refused):
+            return _replace_card(self._form(turn, built.values, built.errors, people=built.people))
         form_id = turn.origin.reply_to_id
 
         async def replace_later(later: Turn, card: dict[str, Any]) -> None:
@@ -237,8 +267,10 @@ class FormFlows:
     async def on_submit(self, turn: Turn, value: Mapping[str, Any]) -> None:
         """The Action.Submit fallback (Web Chat, Emulator): update the form's message in place."""
         built = await self._request(turn, value)
-        if isinstance(built, InvalidForm):
-            await self._update_form(turn, self._form(turn, built.values, built.errors))
+        if isinstance(built, Refused):
+            await self._update_form(
+                turn, self._form(turn, built.values, built.errors, people=built.people)
+            )
             return
         async with typing_while_slow(turn.conversation):
             card = await self._signed_in_outcome(turn, *built)
@@ -295,8 +327,11 @@ class FormFlows:
         """`composeExtension/submitAction`: validate, create, post the card, close the dialog."""
         data = _object(value, "data")
         built = await self._request(turn, data)
-        if isinstance(built, InvalidForm):
-            return _task(self._form(turn, built.values, built.errors, for_task_module=True))
+        if isinstance(built, Refused):
+            form = self._form(
+                turn, built.values, built.errors, for_task_module=True, people=built.people
+            )
+            return _task(form)
         try:
             answer = await self._answer_within_deadline(turn, *built, _post)
         except TokenServiceError:

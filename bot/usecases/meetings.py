@@ -22,8 +22,9 @@ from bot.core.calendar import CalendarEvent, CalendarFiles, outlook_link
 from bot.core.commands import Command
 from bot.core.ledger import Ledger, holds, shown, with_meeting
 from bot.core.limits import RateLimiter, meetings_limit_message
+from bot.core.online_meeting import OnlineMeeting
 from bot.core.parse import ParseError, parse_meeting
-from bot.core.ports import InvokeAnswer, Message, Origin, RecordStore, Turn
+from bot.core.ports import Directory, InvokeAnswer, Message, Origin, RecordStore, Turn
 from bot.core.request import Attendee, MeetingRequest
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import (
@@ -34,6 +35,7 @@ from bot.graph import (
     OnlineMeetingsApi,
 )
 from bot.usecases.busy import typing_while_slow
+from bot.usecases.people import name_from_directory
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card, signin_unavailable_card
 
@@ -139,8 +141,10 @@ class Meetings:
         default_zone: ZoneInfo,
         clock: Callable[[], float] = time.time,
         rate: RateLimiter | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self._graph = graph
+        self._directory = directory
         self._signin = signin
         self._ledger = ConversationLedger(records)
         self._calendar = calendar
@@ -261,9 +265,17 @@ class Meetings:
                         )
                     )
         result: CreateOrGetResult | None = None
+        started = time.monotonic()
         try:
+            # People picked from outside the conversation are named now that there is a token.
+            request, named = await name_from_directory(
+                self._directory, token, request, budget_s=budget_s / 3
+            )
+            notes = (*notes, *named)
             result = await self._graph.create_or_get(
-                token, _graph_request(request), budget_s=budget_s
+                token,
+                _graph_request(request),
+                budget_s=max(1.0, budget_s - (time.monotonic() - started)),
             )
         except GraphAuthError:
             # Expired or revoked: forget the token; the caller asks again and keeps the request.
@@ -322,7 +334,7 @@ class Meetings:
             end=end,
             join_url=meeting.join_web_url,
         )
-        organizer = meeting.participants.organizer if meeting.participants else None
+        answered = _answered_names(meeting)
         return MeetingView(
             meeting=meeting,
             subject=subject,
@@ -330,8 +342,11 @@ class Meetings:
             end=end,
             zone=self.zone(origin),
             created=result.created,
-            organizer=organizer.upn if organizer else None,
-            attendees=tuple(a.display_name or a.upn for a in request.attendees),
+            organizer=_organizer_name(meeting, origin),
+            attendees=tuple(
+                a.display_name or answered.get(a.upn or "") or a.upn or ""
+                for a in request.attendees
+            ),
             notes=notes,
             outlook_url=outlook_link(event),
             ics_url=self._calendar.url(event),
@@ -467,8 +482,8 @@ class Meetings:
                 continue
             try:
                 member = await turn.people.member(member_id)
-            except Exception:
-                _log.info("could not resolve a mentioned member", exc_info=True)
+            except Exception as error:
+                _log.warning("a mentioned member's lookup failed: %s", type(error).__name__)
                 member = None
             if member is None or not member.upn:
                 unresolved.append(name)
@@ -479,7 +494,7 @@ class Meetings:
         attendees += [Attendee(upn=email) for email in emails]
         unique: dict[str, Attendee] = {}
         for attendee in attendees:
-            unique.setdefault(attendee.upn, attendee)
+            unique.setdefault(attendee.key, attendee)
         return list(unique.values()), unresolved
 
 
@@ -489,7 +504,32 @@ def _graph_request(request: MeetingRequest) -> CreateOrGetRequest:
         subject=request.subject,
         start=request.start,
         end=request.end,
-        attendees=[GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees],
+        attendees=[
+            GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees if a.upn
+        ],
+    )
+
+
+def _answered_names(meeting: OnlineMeeting) -> dict[str, str]:
+    """Each attendee's display name in Graph's answer, by UPN."""
+    participants = meeting.participants
+    names: dict[str, str] = {}
+    for attendee in participants.attendees if participants else []:
+        user = attendee.identity.user if attendee.identity else None
+        if attendee.upn and user and user.display_name:
+            names[attendee.upn.lower()] = user.display_name
+    return names
+
+
+def _organizer_name(meeting: OnlineMeeting, origin: Origin) -> str | None:
+    """The organizer by name: Graph's display name, else the sender's name in Teams, else
+    their UPN."""
+    organizer = meeting.participants.organizer if meeting.participants else None
+    user = organizer.identity.user if organizer and organizer.identity else None
+    return (
+        (user.display_name if user else None)
+        or origin.user_name
+        or (organizer.upn if organizer else None)
     )
 
 
