@@ -18,6 +18,8 @@ MAX_ATTENDEES = 50
 EXTERNAL_ID_NAMESPACE = uuid.UUID("8f5d0c4e-2b7a-5d3e-9c1f-4a6b8e0d2c17")
 _SPACE = re.compile(r"\s+")
 _CHANNEL_REPLY = re.compile(r";messageid=\d+$")
+# A channel's conversation id; group chats are `@thread.v2` and cannot carry a meeting's chatInfo.
+_CHANNEL_THREAD = re.compile(r"19:[^@;\s]+@thread\.(?:tacv2|skype)")
 
 
 def _utc_minute(value: datetime) -> datetime:
@@ -109,6 +111,11 @@ class MeetingRequest(BaseModel):
         if self.end <= self.start:
             raise ValueError("the meeting must end after it starts")
         return self
+
+    @property
+    def channel_thread_id(self) -> str | None:
+        """The Teams channel thread asked from (`19:…@thread.tacv2`); None for chats."""
+        return self.conversation_id if _CHANNEL_THREAD.fullmatch(self.conversation_id) else None
 
     @functools.cached_property
     def external_id(self) -> str:

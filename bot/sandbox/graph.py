@@ -412,7 +412,7 @@ def build_meeting(
         chat_info: dict[str, str | None] = {
             "threadId": asked.channel_thread_id,
             "messageId": message_id,
-            "replyChainMessageId": message_id,
+            "replyChainMessageId": None,
         }
     else:
         chat_info = {"threadId": meeting_thread, "messageId": "0", "replyChainMessageId": None}
