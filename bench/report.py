@@ -14,13 +14,15 @@ from bench.fake_channel import FakeChannel
 from bench.fake_services import FakeGraph
 from bench.loadgen import LoadResult, percentile
 from bench.memory import FLAT_KIB_PER_20K_TURNS, MemoryTrace
-from bench.targets import BARE, BASELINE, MEET_FORM, MEET_TYPED, Workload
+from bench.targets import BARE, BASELINE, HELP, MEET_CORPUS, MEET_FORM, MEET_TYPED, Workload
 
 HARNESS_SATURATED_PCT = 85.0
 NOISY_OTHER_PCT = 10.0
 
 # Issue 9's goals, checked on every run that has the targets they compare.
 TYPED_VS_STOCK = 3.0
+# Issue 17: a typed meet over the whole corpus costs at most this many help turns of CPU.
+CORPUS_VS_HELP_CPU = 4.0
 FORM_VS_STOCK = 6.0
 FORM_VS_BARE = 0.5
 FORM_P99_OVER_BARE_MS = 25.0
@@ -265,10 +267,20 @@ def _goal(met: bool, text: str) -> str:
 
 
 def format_goals(results: list[TargetResult]) -> str:
-    """Issue 9's goals that this run's verified targets allow to check."""
+    """The issues' goals that this run's verified targets allow to check."""
     found = _by_name(results)
     stock, typed, form, bare = (found.get(n) for n in (BASELINE, MEET_TYPED, MEET_FORM, BARE))
+    help_, corpus = found.get(HELP), found.get(MEET_CORPUS)
     lines = ["Goals:"]
+    if help_ and corpus and help_.bot_cpu_ms_per_request and corpus.bot_cpu_ms_per_request:
+        ratio = corpus.bot_cpu_ms_per_request / help_.bot_cpu_ms_per_request
+        lines.append(
+            _goal(
+                ratio <= CORPUS_VS_HELP_CPU,
+                f"{MEET_CORPUS} {ratio:.2f}x the cpu ms of a {HELP} turn "
+                f"(<= {CORPUS_VS_HELP_CPU:g}x)",
+            )
+        )
     if stock and typed:
         ratio = typed.requests_per_s / stock.requests_per_s
         lines.append(

@@ -1,10 +1,12 @@
 """Benchmark targets: how each bot is started and what its virtual users send it."""
 
 import functools
+import tomllib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bench.fake_channel import ADAPTIVE_CARD, Reply
@@ -114,28 +116,33 @@ def card_submit(value: Mapping[str, Any]) -> ActivityBuilder:
     return build
 
 
-# Subjects carry the activity id so every request asks for a new meeting. The fast reader of
-# `meet` commands declines text with digits it cannot place (they go to the recognizer, ~10 ms),
-# so the typed workload spells the id in letters; `meetbot-meet-digits` keeps the digits.
-_LETTERS = "bcdfghjlmnpqrstvwxzy"
-
-
-def spelled(number: int) -> str:
-    """`number` in base 20 over consonants, after a `k`: no word of it is a date or time word."""
-    word = ""
-    while True:
-        number, digit = divmod(number, len(_LETTERS))
-        word = _LETTERS[digit] + word
-        if number == 0:
-            return "k" + word
-
-
-def letter_subject(activity_id: str) -> str:
-    return f"Review {spelled(int(activity_id))}"
-
-
+# Subjects carry the activity id, so every request asks for a new meeting.
 def digit_subject(activity_id: str) -> str:
     return f"Review {activity_id}"
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "meet_commands.toml"
+
+
+@functools.cache
+def corpus_texts() -> tuple[str, ...]:
+    """The meet commands people type (tests/corpus), each as the tests read it."""
+    document = tomllib.loads(CORPUS.read_text(encoding="utf-8"))
+    return tuple(entry["text"] for entry in document["command"])
+
+
+def corpus_command(turn: Turn) -> dict[str, Any]:
+    """Builder for the corpus's commands in turn: meetings, questions and refusals alike."""
+    texts = corpus_texts()
+    text = f"meet {texts[int(turn.activity_id) % len(texts)]}"
+    return {**base_activity(turn), "text": text, "textFormat": "plain"}
+
+
+def any_answer(reply: Reply) -> bool:
+    """Reply check: one message, a card (a meeting, the form asking) or a text (a refusal)."""
+    if reply.activity_type != "message":
+        return False
+    return reply.attachment_types == (ADAPTIVE_CARD,) or bool(reply.text)
 
 
 def meet_command(subject: Callable[[str], str]) -> ActivityBuilder:
@@ -232,6 +239,8 @@ BASELINE = "stock-echo"
 BARE = "bare-meet"
 MEET_FORM = "meetbot-form"
 MEET_TYPED = "meetbot-meet"
+MEET_CORPUS = "meetbot-meet-corpus"
+HELP = "meetbot-help"
 
 TARGETS: dict[str, Target] = {
     target.name: target
@@ -243,19 +252,25 @@ TARGETS: dict[str, Target] = {
             workload=Workload(build=message("hello"), check_reply=text_is("Echo: hello")),
         ),
         meetbot(
-            "meetbot-help",
+            HELP,
             "MeetBot app.py, text 'help', answered with one Adaptive Card",
             Workload(build=message("help"), check_reply=one_adaptive_card),
         ),
         meetbot(
             MEET_TYPED,
-            "MeetBot app.py, 'meet Review <id in letters> tomorrow at 10am for 30 minutes' from a "
-            "signed-in user, answered with one meeting card",
+            "MeetBot app.py, 'meet Review <id> tomorrow at 10am for 30 minutes' (digits in the "
+            "subject) from a signed-in user, answered with one meeting card",
             Workload(
-                build=meet_command(letter_subject),
-                check_reply=meeting_card_for(letter_subject, updates_form=False),
-                meeting_subject=letter_subject,
+                build=meet_command(digit_subject),
+                check_reply=meeting_card_for(digit_subject, updates_form=False),
+                meeting_subject=digit_subject,
             ),
+        ),
+        meetbot(
+            MEET_CORPUS,
+            "MeetBot app.py, the corpus's meet commands in turn (tests/corpus: English, French, "
+            "Spanish, others) from a signed-in user, each answered with one message",
+            Workload(build=corpus_command, check_reply=any_answer),
         ),
         meetbot(
             MEET_FORM,
@@ -281,17 +296,7 @@ TARGETS: dict[str, Target] = {
             ),
             env={"OAUTH_URL": "{token_url}", "GRAPH_BASE_URL": "{graph_url}"},
         ),
-        meetbot(
-            "meetbot-meet-digits",
-            "MeetBot app.py, 'meet Review <id in digits> tomorrow at 10am for 30 minutes': "
-            "the recognizer reads it (not in the default run)",
-            Workload(
-                build=meet_command(digit_subject),
-                check_reply=meeting_card_for(digit_subject, updates_form=False),
-                meeting_subject=digit_subject,
-            ),
-        ),
     )
 }
 # Targets run when none are named; the others only on request.
-DEFAULT_TARGETS = (BASELINE, "meetbot-help", MEET_TYPED, MEET_FORM, BARE)
+DEFAULT_TARGETS = (BASELINE, HELP, MEET_TYPED, MEET_CORPUS, MEET_FORM, BARE)

@@ -21,14 +21,14 @@ from bench.targets import (
     TARGETS,
     TENANT_ID,
     Turn,
+    corpus_command,
+    corpus_texts,
     digit_subject,
     form_submit,
-    letter_subject,
     meet_command,
-    spelled,
 )
 from bot.core.form import ValidForm, validate_form
-from bot.core.parse import ParsedMeeting, parse_meeting_with
+from bot.core.parse import ParsedMeeting, parse_meeting
 from tests.flows import running_bot
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
@@ -38,24 +38,23 @@ GRAPH = web.AppKey("graph", FakeGraph)
 
 
 @pytest.mark.parametrize("first", [0, 1, 19, 20, 399, FIRST_ACTIVITY_ID, 10**15])
-def test_the_typed_command_is_read_by_the_fast_reader(first: int) -> None:
+def test_the_typed_command_keeps_its_digits_in_the_subject(first: int) -> None:
     for number in range(first, first + 300):
-        text = meet_command(letter_subject)(Turn("c", 0, str(number), "u"))["text"]
-        parsed = parse_meeting_with(
-            "fast", text.removeprefix("meet "), now=NOW, zone=ZoneInfo("UTC")
-        )
+        text = meet_command(digit_subject)(Turn("c", 0, str(number), "u"))["text"]
+        parsed = parse_meeting(text.removeprefix("meet "), now=NOW, zone=ZoneInfo("UTC"))
         assert isinstance(parsed, ParsedMeeting), text
-        assert parsed.subject == letter_subject(str(number))
+        assert parsed.subject == digit_subject(str(number))
         assert (parsed.start.hour, parsed.end.hour, parsed.end.minute) == (10, 10, 30)
 
 
-def test_ids_spelled_in_letters_are_distinct() -> None:
-    assert len({spelled(n) for n in range(100_000)}) == 100_000
-
-
-def test_a_subject_with_digits_is_left_to_the_recognizer() -> None:
-    text = f"{digit_subject(str(FIRST_ACTIVITY_ID))} tomorrow at 10am for 30 minutes"
-    assert parse_meeting_with("fast", text, now=NOW, zone=ZoneInfo("UTC")) is None
+def test_the_corpus_workload_sends_every_command_of_the_corpus() -> None:
+    texts = corpus_texts()
+    sent = {
+        corpus_command(Turn("c", 0, str(n), "u"))["text"]
+        for n in range(FIRST_ACTIVITY_ID, FIRST_ACTIVITY_ID + len(texts))
+    }
+    assert sent == {f"meet {text}" for text in texts}
+    assert len(texts) >= 150
 
 
 def test_the_form_submission_is_valid() -> None:

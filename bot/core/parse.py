@@ -5,52 +5,52 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.core import parse_recognizer
 from bot.core.parse_facts import (
-    DURATION_PREPOSITIONS,
-    SUPPORTED_CULTURES,
     Clock,
     DateFact,
     DurationFact,
     Fact,
     OffsetFact,
     ParseError,
+    PartFact,
     Prepared,
     RangeFact,
     Span,
     StartFact,
+    VagueFact,
     describe_date,
     describe_length,
     format_clock,
-    invalid_date,
+    settle,
     valid_date,
-    whole_minutes,
 )
-from bot.core.parse_fast import read_fast
-from bot.core.parse_recognizer import read_recognized
-
-DEFAULT_CULTURE = SUPPORTED_CULTURES[0]
+from bot.core.parse_read import read
+from bot.core.parse_words import (
+    ACCENTLESS,
+    FOREIGN_WORDS,
+    LANGUAGE_NAMES,
+    PART_HOURS,
+    TIME_WORDS,
+    guess_language,
+    words,
+)
 
 __all__ = [
-    "DEFAULT_CULTURE",
     "DEFAULT_LENGTH",
     "LATE_START_GRACE",
     "MAX_LENGTH",
     "MAX_TEXT_CHARS",
     "MIN_LENGTH",
-    "SUPPORTED_CULTURES",
     "ParseError",
     "ParsedMeeting",
-    "Reader",
+    "Unsure",
     "parse_meeting",
-    "parse_meeting_with",
-    "warm_up",
 ]
 
 MAX_TEXT_CHARS = 300
@@ -62,7 +62,7 @@ LATE_START_GRACE = timedelta(minutes=5)
 
 # Checked before any regex runs; mentions and addresses make the raw text longer than what is read.
 _MAX_RAW_CHARS = 2000
-# The recognizer's cost grows steeply with the count of numbers (300 characters of "1-1-…": 1.5 s).
+# More numbers than any meeting needs: which one is the time is anyone's guess.
 _MAX_NUMBERS = 12
 _NO_TIME = Clock(9, 0, "no time given — 9:00 am assumed")
 _EXAMPLE = "‘Design review tomorrow at 3pm for 45 minutes’"
@@ -77,7 +77,7 @@ _NOT_A_TIME = re.compile(
     r"(?<![\w:])\d{1,2}:\d(?![\d:])"  # "1:1", a score "10:2"
     r"|\b1\s?-?\s?on\s?-?\s?1\b"  # "1 on 1", "1-on-1"
     r"|\b(?:q[1-4]|h[12]|fy\s?\d{2}(?:\d{2})?)\b"  # quarters, halves, fiscal years
-    r"|#\d+\b"
+    r"|#\d+\b|(?<![\w/])(?:24/7|50/50)(?![\w/])"
 )
 # Zone abbreviations after a time; times are read in the user's zone, so one naming another zone
 # must not be dropped silently.
@@ -91,38 +91,44 @@ _ZONE_FAMILIES = (
     {"GMT", "BST", "UTC"},
     {"AEST", "AEDT"},
 )
-_SLASH_PAIR = re.compile(r"(?<![\w/.:])(\d{1,2})/(\d{1,2})(?![\w/]|\.\d)")
 _COLON_CLOCK = re.compile(r"(?<![\w:./])(\d{1,2}):(\d{2})(?![\d:])")
 _MERIDIEM_CLOCK = re.compile(r"(?<![\w:.])(\d{1,2})(?::\d{2})?\s?[ap]\.?m\.?(?![a-z])")
-_AT_HOUR = re.compile(r"\bat\s+(\d{2})(?![\w:/]|\.\d)")
+_AT_HOUR = re.compile(r"\b(?:at|a|a\s+las?)\s+(\d{2})(?:\s?h)?(?![\w:/]|\.\d)")
 _NUMBER = re.compile(r"\d+")
-_COMPACT_LENGTH = re.compile(
-    r"(?<![\w.:/$€£])(?:(?P<h>\d{1,2})\s?h\s?(?P<hm>[0-5]\d)(?![\d:/]|\.\d)(?:\s?m(?:in)?)?"
-    r"|(?P<m>\d{1,4})m|(?P<dh>\d{1,2}(?:\.\d{1,2})?)h)(?!\w)"
-)
-_SPELLED_LENGTH = re.compile(
-    r"(?<![\w.,])(?P<dh>\d{1,3}(?:[.,]\d{1,2})?)\s?(?P<u>heures?|horas?|minutes?|minutos?|mins?)(?!\w)"
-)
-# After these words a compact "2h" is a time or an offset ("in 2h", "à 15h"), not a length.
-_NOT_BEFORE_LENGTH = frozenset({"in", "at", "by", "until", "till", "dans", "à", "a", "las", "vers"})
-_LAST_WORD = re.compile(r"(\S+)\s*$")
 _LENGTH_JOINER = re.compile(r"[\s,]*(?:(?:and|et|y)[\s,]*)?")
 
 _FILLER_WORDS = """
     at on for with from to and between by in until till starting lasting around approx approx.
     approximately circa & +
     a las la el los de del desde hasta con y para durante por en entre
-    à le les du des dès avec et pour pendant durant dans vers jusqu'à jusqu’à
+    à le les du des dès avec et pour pendant durant dans vers jusqu'à jusqu’à d' d’ l' l’ au
+    w/ del al este esta ce cet cette this next
 """
 _FILLERS = frozenset(_FILLER_WORDS.split())
 _PUNCTUATION = ",;:.!?¡¿-–—/|·•@~"
-_UNREAD_TIME = re.compile(
-    r"(?<![\w:.])\d{1,2}(?::[0-5]\d)?\s?[ap]\.?m\b|\b(?:at|until|till|or)\s+\d{1,2}(?::[0-5]\d)?(?![\w:/])",
-    re.IGNORECASE,
+# What, left unread, means a time was said that the reader did not understand: a number
+# that looks like a clock or a date, or one next to a word that makes it one.
+_UNREAD_NUMBER = re.compile(
+    r"(?P<before>(?<!\w)[a-z@'’]+\s+)?(?<![\w.:/])"
+    r"(?P<n>\d{1,2}[:h]\d{2}|\d{1,2}h|\d{1,4}(?:/\d{1,2}){1,2}|\d{1,2}[.-]\d{1,2}[.-]\d{2,4}"
+    r"|\d{1,4})(?![\w/:]|\.\d)"
+    r"(?P<after>\s?(?:[ap]\.?m\b\.?|h\b|uhr|ore|uur|hrs?|hours?|heures?|horas?|mins?|minutes?"
+    r"|minutos?|minuten|minuti|o'clock)\b)?"
 )
+_NUMBER_LEADS = words(
+    """
+        at @ las la um alle as om around vers hacia until till or ou o oder of before after
+        avant apres antes despues hasta desde jusqu'a between entre des
+        """
+)
+_UNIT_WORDS = words(
+    """
+        hour hours hr hrs minute minutes min mins heure heures hora horas minuto minutos
+        """
+)
+_WORD_IN_REST = re.compile(r"[a-z]+(?:['’.-][a-z]+)*")
 
-Reader = Literal["fast", "recognizer"]
-F = TypeVar("F", DateFact, StartFact, RangeFact, DurationFact, OffsetFact)
+F = TypeVar("F", DateFact, StartFact, RangeFact, DurationFact, OffsetFact, PartFact)
 
 
 @dataclass(frozen=True)
@@ -138,9 +144,15 @@ class ParsedMeeting:
     assumed: str | None
 
 
-def warm_up(cultures: Iterable[str] = SUPPORTED_CULTURES) -> None:
-    """Load the recognizer models so that the first real command is fast (call at start-up)."""
-    parse_recognizer.warm_up(cultures)
+@dataclass(frozen=True)
+class Unsure:
+    """The command says when in words the reader could not place, or in a language it does not
+    read: ask, showing what was understood (`reading`, None when the rest makes no meeting)."""
+
+    reason: str
+    subject: str
+    emails: tuple[str, ...]
+    reading: ParsedMeeting | None
 
 
 def parse_meeting(
@@ -150,37 +162,17 @@ def parse_meeting(
     zone: ZoneInfo,
     culture: str = "en-us",
     mention_texts: Sequence[str] = (),
-) -> ParsedMeeting | ParseError:
-    """Read a meet command; times in the text are in `zone`, `now` is aware."""
+) -> ParsedMeeting | ParseError | Unsure:
+    """Read a meet command in English, French or Spanish; times in the text are in `zone`,
+    `now` is aware. `culture` (the client's locale) only breaks a tie between languages."""
     prepared = _prepare(text, now, zone, culture, mention_texts)
     if isinstance(prepared, ParseError):
         return prepared
-    facts = read_fast(prepared)
-    if facts is None:
-        facts = read_recognized(prepared)
-    return _finish(prepared, facts, now, zone)
-
-
-def parse_meeting_with(
-    reader: Reader,
-    text: str,
-    *,
-    now: datetime,
-    zone: ZoneInfo,
-    culture: str = "en-us",
-    mention_texts: Sequence[str] = (),
-) -> ParsedMeeting | ParseError | None:
-    """Read a meet command with one reader only; None when the fast reader declines it."""
-    prepared = _prepare(text, now, zone, culture, mention_texts)
-    if isinstance(prepared, ParseError):
-        return prepared
-    facts = read_fast(prepared) if reader == "fast" else read_recognized(prepared)
-    return None if facts is None else _finish(prepared, facts, now, zone)
-
-
-def _culture(culture: str) -> str:
-    language = culture.lower()[:2]
-    return {"es": "es-es", "fr": "fr-fr"}.get(language, "en-us")
+    found = read(prepared)
+    if isinstance(found, ParseError):
+        return found
+    facts, rest = found
+    return _finish(prepared, facts, rest, now, zone)
 
 
 def _normalise(text: str) -> str:
@@ -228,18 +220,11 @@ def _prepare(
     if readable > MAX_TEXT_CHARS:
         return _too_long(readable)
 
-    culture = _culture(culture)
+    language = guess_language(folded, culture)
     zone_names = tuple((m.span(), m.group()) for m in _ZONE_NAME.finditer(text))
     masks = [m.span() for m in _NOT_A_TIME.finditer(folded)] + [span for span, _ in zone_names]
-    if culture == "en-us":
-        for match in _SLASH_PAIR.finditer(folded):
-            month, day = int(match.group(1)), int(match.group(2))
-            if month > 12 or not 1 <= day <= 31:
-                masks.append(match.span())  # "24/7", "50/50": not dates
-            elif error := invalid_date(month, day):
-                return error
-    folded = _blank(folded, masks)
-    error = _invalid_clock(folded, text, culture)
+    folded = _blank(folded, masks).translate(ACCENTLESS)
+    error = _invalid_clock(folded, text)
     if error is not None:
         return error
     numbers = len(_NUMBER.findall(folded))
@@ -248,15 +233,12 @@ def _prepare(
             f"That has {numbers} numbers in it, too many to tell which is the time. "
             f"Keep to a subject, a time and a length, e.g. {_EXAMPLE}."
         )
-    local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
-    lengths = _compact_lengths(folded, culture)
     return Prepared(
         text=text,
-        folded=_blank(folded, [f.span for f in lengths]),
-        culture=culture,
-        local_now=local_now,
+        folded=folded,
+        language=language,
+        local_now=now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0),
         removed=tuple(removed),
-        facts=tuple(lengths),
         emails=tuple(dict.fromkeys(m.group().lower() for m in emails)),
         zone_names=zone_names,
     )
@@ -269,7 +251,7 @@ def _too_long(count: int) -> ParseError:
     )
 
 
-def _invalid_clock(folded: str, text: str, culture: str) -> ParseError | None:
+def _invalid_clock(folded: str, text: str) -> ParseError | None:
     for match in _COLON_CLOCK.finditer(folded):
         if int(match.group(1)) > 23 or int(match.group(2)) > 59:
             return ParseError(
@@ -282,39 +264,13 @@ def _invalid_clock(folded: str, text: str, culture: str) -> ParseError | None:
                 f"“{text[match.start() : match.end()]}” is not a time: with am or pm the hour goes "
                 "from 1 to 12. Try e.g. ‘at 1pm’ or ‘at 13:00’."
             )
-    if culture == "en-us":
-        for match in _AT_HOUR.finditer(folded):
-            if int(match.group(1)) > 23:
-                return ParseError(
-                    f"“{text[match.start() : match.end()]}” is not a time of day: hours go from 0 "
-                    "to 23. Try e.g. ‘at 3pm’ or ‘at 15:00’."
-                )
+    for match in _AT_HOUR.finditer(folded):
+        if int(match.group(1)) > 23:
+            return ParseError(
+                f"“{text[match.start() : match.end()]}” is not a time of day: hours go from 0 "
+                "to 23. Try e.g. ‘at 3pm’ or ‘at 15:00’."
+            )
     return None
-
-
-def _compact_lengths(folded: str, culture: str) -> list[DurationFact]:
-    """Lengths the recognizer misreads, read before either reader runs.
-
-    "90m", "1h30" and "1h 30m" everywhere; in Spanish and French also "durante 30 minutos",
-    which the Spanish model takes for a time of day.
-    """
-    found: list[DurationFact] = []
-    spelled = () if culture == "en-us" else tuple(_SPELLED_LENGTH.finditer(folded))
-    for match in (*_COMPACT_LENGTH.finditer(folded), *spelled):
-        before = _LAST_WORD.search(folded, 0, match.start())
-        word = before.group(1) if before else ""
-        if word in _NOT_BEFORE_LENGTH or (culture != "en-us" and word not in DURATION_PREPOSITIONS):
-            continue
-        groups = match.groupdict()
-        if groups.get("h"):
-            minutes = int(groups["h"]) * 60 + int(groups["hm"])
-        elif groups.get("m"):
-            minutes = int(groups["m"])
-        else:
-            hours = groups["u"].startswith("h") if groups.get("u") else True
-            minutes = round(float(groups["dh"].replace(",", ".")) * (60 if hours else 1))
-        found.append(DurationFact(match.span(), whole_minutes(minutes * 60)))
-    return found
 
 
 @dataclass(frozen=True)
@@ -327,23 +283,65 @@ class _Plan:
 
 
 def _finish(
-    prepared: Prepared, facts: Sequence[Fact] | ParseError, now: datetime, zone: ZoneInfo
-) -> ParsedMeeting | ParseError:
-    if isinstance(facts, ParseError):
-        return facts
-    every = (*prepared.facts, *facts)
-    plan = _combine(every, prepared)
+    prepared: Prepared,
+    facts: Sequence[Fact],
+    rest: str,
+    now: datetime,
+    zone: ZoneInfo,
+) -> ParsedMeeting | ParseError | Unsure:
+    zone_spans = [span for span, _ in prepared.zone_names]
+    spans = [*prepared.removed, *zone_spans, *(f.span for f in facts)]
+    subject = _subject(prepared.text, spans)
+    plan = _combine(facts, prepared)
+    doubt = _doubt(prepared, facts, rest)
+    if isinstance(plan, _Doubt) or doubt is not None:
+        reading = None
+        if isinstance(plan, _Plan):
+            scheduled = _schedule(plan, prepared, subject, now, zone)
+            reading = scheduled if isinstance(scheduled, ParsedMeeting) else None
+        reason = doubt if doubt is not None else plan.reason  # type: ignore[union-attr]
+        return Unsure(reason, subject, prepared.emails, reading)
     if isinstance(plan, ParseError):
         return plan
-    zone_spans = [span for span, _ in prepared.zone_names]
-    subject = _subject(prepared.text, [*prepared.removed, *zone_spans, *(f.span for f in every)])
-    unread = _UNREAD_TIME.search(subject)
-    if unread is not None:
-        return ParseError(
-            f"I couldn't place “{unread.group()}”. Give one start time, e.g. ‘at 3pm’, "
-            "or a range, e.g. ‘from 3pm to 4pm’."
-        )
     return _schedule(plan, prepared, subject, now, zone)
+
+
+def _quote(prepared: Prepared, start: int, end: int) -> str:
+    return prepared.text[start:end].strip(" ,;")
+
+
+def _doubt(prepared: Prepared, facts: Sequence[Fact], rest: str) -> str | None:
+    """Why the command cannot be booked as read: words of a language the reader does not read,
+    a vague time, or what looks like a date, time or length left unread."""
+    words = list(_WORD_IN_REST.finditer(rest))
+    for word in words:
+        language = FOREIGN_WORDS.get(word.group())
+        if language is not None:
+            return (
+                f"This looks like {LANGUAGE_NAMES[language]}: I read meet commands in English, "
+                "French and Spanish, so I couldn't tell when you mean."
+            )
+    for fact in facts:
+        if isinstance(fact, VagueFact):
+            written = _quote(prepared, *fact.span)
+            return f"“{written}” doesn't say a time I can book."
+    unread: list[str] = []
+    for number in _UNREAD_NUMBER.finditer(rest):
+        before = (number.group("before") or "").strip()
+        shaped = not number.group("n").isdigit()
+        if shaped or number.group("after") or before in _NUMBER_LEADS:
+            start = number.start("before") if before in _NUMBER_LEADS else number.start("n")
+            unread.append(_quote(prepared, start, number.end()))
+    for word in words:
+        text = word.group()
+        if text in _UNIT_WORDS:
+            continue  # a unit with no number before it ("meeting minutes") names something
+        if text in TIME_WORDS:
+            unread.append(_quote(prepared, *word.span()))
+    if unread:
+        quoted = " and ".join(f"“{piece}”" for piece in dict.fromkeys(unread))
+        return f"I couldn't place {quoted}."
+    return None
 
 
 def _written(prepared: Prepared, fact: Fact) -> str:
@@ -354,7 +352,14 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _one(facts: Sequence[F], what: str, example: str, prepared: Prepared) -> F | ParseError | None:
+@dataclass(frozen=True)
+class _Doubt:
+    """Two readings of when: the command is asked about, not refused."""
+
+    reason: str
+
+
+def _one(facts: Sequence[F], what: str, prepared: Prepared) -> F | _Doubt | None:
     """The one fact of a kind; of two readings of the same words, the longer-reaching wins."""
     kept: list[F] = []
     for fact in sorted(facts, key=lambda f: (f.span[0], -f.span[1])):
@@ -365,9 +370,7 @@ def _one(facts: Sequence[F], what: str, example: str, prepared: Prepared) -> F |
             kept.append(fact)
     if len(kept) > 1:
         first, second = _written(prepared, kept[0]), _written(prepared, kept[1])
-        return ParseError(
-            f"I found two {what}, “{first}” and “{second}”. Give one, e.g. ‘{example}’."
-        )
+        return _Doubt(f"I found two {what}, “{first}” and “{second}”.")
     return kept[0] if kept else None
 
 
@@ -391,34 +394,42 @@ def _joined_lengths(facts: Sequence[DurationFact], folded: str) -> list[Duration
     return joined
 
 
-def _combine(facts: Sequence[Fact], prepared: Prepared) -> _Plan | ParseError:
+def _in_part(clock: Clock, part: PartFact | None) -> Clock:
+    """An hour without am/pm settled by the part of the day said with it."""
+    if part is None or not clock.ambiguous:
+        return clock
+    return Clock(settle(clock.hour, part.part), clock.minute)
+
+
+def _combine(facts: Sequence[Fact], prepared: Prepared) -> _Plan | ParseError | _Doubt:
     ranges = [f for f in facts if isinstance(f, RangeFact)]
     starts = [
         f
         for f in facts
         if isinstance(f, StartFact) and not any(_overlaps(f.span, r.span) for r in ranges)
     ]
-    day = _one([f for f in facts if isinstance(f, DateFact)], "dates", "friday at 10am", prepared)
-    if isinstance(day, ParseError):
+    day = _one([f for f in facts if isinstance(f, DateFact)], "dates", prepared)
+    if isinstance(day, _Doubt):
         return day
-    range_ = _one(ranges, "times", "from 2pm to 3pm", prepared)
-    if isinstance(range_, ParseError):
+    range_ = _one(ranges, "times", prepared)
+    if isinstance(range_, _Doubt):
         return range_
-    start = _one(starts, "times", "at 3pm", prepared)
-    if isinstance(start, ParseError):
+    start = _one(starts, "times", prepared)
+    if isinstance(start, _Doubt):
         return start
     lengths = _joined_lengths([f for f in facts if isinstance(f, DurationFact)], prepared.folded)
-    length = _one(lengths, "lengths", "for 45 minutes", prepared)
-    if isinstance(length, ParseError):
+    length = _one(lengths, "lengths", prepared)
+    if isinstance(length, _Doubt):
         return length
-    offsets = [f for f in facts if isinstance(f, OffsetFact)]
-    offset = _one(offsets, "start times", "in 2 hours", prepared)
-    if isinstance(offset, ParseError):
+    offset = _one([f for f in facts if isinstance(f, OffsetFact)], "start times", prepared)
+    if isinstance(offset, _Doubt):
         return offset
+    part = _one([f for f in facts if isinstance(f, PartFact)], "parts of the day", prepared)
+    if isinstance(part, _Doubt):
+        return part
     if range_ is not None and start is not None:
-        return ParseError(
-            f"I found two times, “{_written(prepared, start)}” and “{_written(prepared, range_)}”. "
-            "Give one, e.g. ‘from 2pm to 3pm’."
+        return _Doubt(
+            f"I found two times, “{_written(prepared, start)}” and “{_written(prepared, range_)}”."
         )
     if range_ is not None and length is not None:
         return ParseError(
@@ -426,12 +437,24 @@ def _combine(facts: Sequence[Fact], prepared: Prepared) -> _Plan | ParseError:
             "the meeting is. Give a range or a length, not both, e.g. ‘from 2pm to 3pm’ or "
             "‘at 2pm for 45 minutes’."
         )
-    timed = next((f for f in (day, start, range_) if f is not None), None)
+    timed = next((f for f in (day, start, range_, part) if f is not None), None)
     if offset is not None and timed is not None:
         return ParseError(
             f"“{_written(prepared, offset)}” already says when; it can't go with "
             f"“{_written(prepared, timed)}”. Give one, e.g. ‘in 2 hours’ or ‘tomorrow at 3pm’."
         )
+    if start is not None:
+        start = dataclasses.replace(start, clock=_in_part(start.clock, part))
+    elif range_ is not None:
+        range_ = dataclasses.replace(
+            range_, start=_in_part(range_.start, part), end=_in_part(range_.end, part)
+        )
+        if part is not None and range_.start.ambiguous is False and range_.note:
+            range_ = dataclasses.replace(range_, note=None)
+    elif part is not None:
+        hour = PART_HOURS[part.part]
+        clock = Clock(hour, 0, f"no exact time given — {format_clock(hour, 0)} assumed")
+        start = StartFact(part.span, clock)
     return _Plan(day, start, range_, length, offset)
 
 
@@ -468,8 +491,11 @@ def _place(
             )
         return passed_today() if day == today and passed(day) else (day, False)
     if fact.kind == "weekday":
+        # Today's weekday with no time, or a time already past, is next week's.
         day = today + timedelta(days=(fact.day - today.weekday()) % 7)
-        return (day + timedelta(days=7), True) if day == today and passed(day) else (day, False)
+        if day == today and (clock is None or passed(day)):
+            return day + timedelta(days=7), True
+        return day, False
     if fact.kind == "month_day":
         candidates = (valid_date(today.year + n, fact.month, fact.day) for n in range(9))
     else:

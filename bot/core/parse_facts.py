@@ -1,4 +1,4 @@
-"""What the two readers of a meet command report: dates, clocks, lengths and where they were."""
+"""What the reader of a meet command reports: dates, clocks, lengths and where they were."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from typing import Literal
 Span = tuple[int, int]
 
 DateKind = Literal["absolute", "month_day", "weekday", "day_of_month"]
-
-SUPPORTED_CULTURES = ("en-us", "es-es", "fr-fr")
+PartOfDay = Literal["morning", "afternoon", "evening", "night"]
 
 # Words that introduce a length ("for 45 minutes", "pendant 30 minutes", "durante una hora").
 DURATION_PREPOSITIONS = frozenset({"for", "lasting", "pendant", "durant", "durante", "por"})
@@ -42,11 +41,13 @@ class ParseError:
 
 @dataclass(frozen=True)
 class Clock:
-    """A time of day in 24-hour form; `note` says how an ambiguous hour was read."""
+    """A time of day in 24-hour form; `note` says how an ambiguous hour was read, and
+    `ambiguous` that a part of the day ("tomorrow morning") may still settle it."""
 
     hour: int
     minute: int
     note: str | None = None
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,23 +98,38 @@ class OffsetFact:
     offset: timedelta
 
 
-Fact = DateFact | StartFact | RangeFact | DurationFact | OffsetFact
+@dataclass(frozen=True)
+class PartFact:
+    """A part of the day: the hour it means alone, or how it settles an hour without am/pm."""
+
+    span: Span
+    part: PartOfDay
+
+
+@dataclass(frozen=True)
+class VagueFact:
+    """Words that say when without saying a time ("later today", "fin de journée")."""
+
+    span: Span
+
+
+Fact = DateFact | StartFact | RangeFact | DurationFact | OffsetFact | PartFact | VagueFact
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The command after the shared first pass, ready for either reader.
+    """The command after the first pass, ready for the reader.
 
-    `text` is what the subject is cut from; `folded` has the same length, lower case, with mentions,
-    e-mail addresses and look-alikes that are not times ("1:1", "Q3") blanked out.
+    `text` is what the subject is cut from; `folded` has the same length, lower case without
+    accents, with mentions, e-mail addresses and look-alikes that are not times ("1:1", "Q3")
+    blanked out; `language` is the one the words are in (it decides "12/01": day first or not).
     """
 
     text: str
     folded: str
-    culture: str
+    language: str
     local_now: datetime
     removed: tuple[Span, ...]
-    facts: tuple[Fact, ...]
     emails: tuple[str, ...]
     zone_names: tuple[tuple[Span, str], ...] = ()
 
@@ -141,7 +157,17 @@ def working_hours(clock: RawClock) -> Clock:
     hour12 = clock.hour % 12 or 12
     hour = hour12 if hour12 >= 7 else hour12 + 12
     note = f"{clock_label(hour, clock.minute)} read as {format_clock(hour, clock.minute)}"
-    return Clock(hour, clock.minute, note)
+    return Clock(hour, clock.minute, note, ambiguous=True)
+
+
+def settle(hour: int, part: PartOfDay) -> int:
+    """An hour without am/pm read in a part of the day ("8 du soir" is 20:00)."""
+    hour12 = hour % 12
+    if part == "morning":
+        return hour12
+    if part == "afternoon" or hour12:
+        return hour12 + 12
+    return 0  # twelve at night
 
 
 def range_clocks(first: RawClock, last: RawClock) -> tuple[Clock, Clock, str | None]:
@@ -156,7 +182,11 @@ def range_clocks(first: RawClock, last: RawClock) -> tuple[Clock, Clock, str | N
             f"{start_label}–{end_label} read as "
             f"{format_clock(start.hour, start.minute)}–{format_clock(end_hour, last.minute)}"
         )
-        return Clock(start.hour, start.minute), Clock(end_hour, last.minute), note
+        return (
+            Clock(start.hour, start.minute, ambiguous=True),
+            Clock(end_hour, last.minute, ambiguous=True),
+            note,
+        )
     if first.ambiguous:
         earlier = [h for h in candidates(first) if (h, first.minute) < (last.hour, last.minute)]
         start_hour = earlier[-1] if earlier else working_hours(first).hour

@@ -1,4 +1,4 @@
-"""Fills the meeting form from a Teams message ("Create meeting" on a message): pure, no I/O."""
+"""Fills the meeting form from a Teams message, or from a meet command the reader was unsure of."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 from bot.core.form import DEFAULT_DURATION, DURATION_CHOICES, FormValues, is_object_id
-from bot.core.parse import ParsedMeeting, parse_meeting
+from bot.core.parse import ParsedMeeting, Unsure, parse_meeting
+from bot.core.parse_facts import describe_date, describe_length, format_clock
 from bot.core.request import MAX_SUBJECT, clean_subject
 
-__all__ = ["message_people", "message_text", "prefill_from_message"]
+__all__ = ["message_people", "message_text", "prefill_from_message", "prefill_from_unsure"]
 
 Person = tuple[str, str]
 
@@ -170,3 +171,32 @@ def prefill_from_message(
         attendees=",".join(object_id for _, object_id in message_people(author, mentions)),
         attendee_emails="; ".join(emails),
     )
+
+
+def prefill_from_unsure(
+    unsure: Unsure, zone: ZoneInfo, people: Sequence[Person] = ()
+) -> tuple[FormValues, str]:
+    """The form for a meet command the reader was not sure about: what it did read filled in,
+    and a message saying what it could not read and what it understood."""
+    reading = unsure.reading
+    values = FormValues(
+        subject=_bounded(unsure.subject),
+        attendees=",".join(object_id for _, object_id in people if is_object_id(object_id)),
+        attendee_emails="; ".join(unsure.emails),
+    )
+    understood = f"I understood the subject “{values.subject}”"
+    if reading is not None and reading.start_given:
+        start = reading.start.astimezone(zone)
+        minutes = _nearest_choice((reading.end - reading.start).total_seconds() / 60)
+        values = values.model_copy(
+            update={
+                "date": start.date().isoformat(),
+                "start_time": f"{start:%H:%M}",
+                "duration_minutes": str(minutes),
+            }
+        )
+        understood += (
+            f", {describe_date(start.date())} at {format_clock(start.hour, start.minute)}, "
+            f"{describe_length(reading.end - reading.start)}"
+        )
+    return values, f"{unsure.reason} {understood}. Check the form and press Create."
