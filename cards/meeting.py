@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.online_meeting import OnlineMeeting
+from bot.core.parse_facts import format_clock
 from cards.elements import (
     Action,
     ActionOpenUrl,
@@ -44,10 +45,11 @@ class MeetingView:
 def when_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     day = local_start.strftime("%a, %b %-d, %Y")
-    first = local_start.strftime("%-I:%M %p")
-    last = local_end.strftime("%-I:%M %p")
+    # One way of writing a time everywhere MeetBot writes one: "3:00 pm", as its messages do.
+    first = format_clock(local_start.hour, local_start.minute)
+    last = format_clock(local_end.hour, local_end.minute)
     if local_end.date() != local_start.date():
-        last = local_end.strftime("%a, %b %-d, %-I:%M %p")
+        last = f"{local_end:%a, %b %-d}, {last}"
     return f"{day}, {first} – {last} ({zone.key})"
 
 
@@ -170,10 +172,11 @@ def meeting_card(view: MeetingView) -> dict[str, Any]:
         )
     actions.append(
         ActionShowCard(
-            title="Copy invitation",
+            # Adaptive Cards cannot write to the clipboard: this shows the text to select and copy.
+            title="Show invitation",
             card=AdaptiveCard(
                 body=[
-                    TextBlock(text="Copy and share:", weight="bolder"),
+                    TextBlock(text="Select this text, copy it and share it:", weight="bolder"),
                     *_invitation_lines(invitation_text(view, when)),
                 ],
             ),

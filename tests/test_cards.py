@@ -109,13 +109,13 @@ def test_the_meeting_card_shows_join_ids_and_every_number() -> None:
         "+1 800-555-0199",
         "804980123#",
         "1234567890@teams.example",
-        "Tue, Nov 24, 2026, 3:00 PM – 3:45 PM (America/New_York)",
+        "Tue, Nov 24, 2026, 3:00 pm – 3:45 pm (America/New_York)",
         "2026-11-24 20:00 – 20:45 UTC",
         "not on anyone's calendar",
     ):
         assert expected in text, expected
     titles = [a["title"] for a in card["actions"]]
-    assert titles == ["Join", "Add to calendar", "Copy invitation", "Find a local number"]
+    assert titles == ["Join", "Add to calendar", "Show invitation", "Find a local number"]
 
 
 def test_without_audio_conferencing_the_dial_in_section_is_left_out() -> None:

@@ -258,7 +258,8 @@ class SignIn:
             Message(
                 text=text,
                 signin=SignInCard(
-                    text="Sign in to Microsoft Teams so I can create the meeting for you.",
+                    text="Sign in with your Microsoft 365 account so I can create the meeting "
+                    "for you.",
                     connection_name=self._connection,
                     link=resource.link,
                     exchange=resource.exchange,

@@ -6,11 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,7 +23,7 @@ OUTLOOK_COMPOSE = "https://outlook.office.com/calendar/0/deeplink/compose"
 
 
 class CalendarEvent(BaseModel):
-    """Just enough of a meeting to put it on a calendar."""
+    """Just enough of a meeting to put it on a calendar and join it from there."""
 
     uid: str
     subject: str
@@ -29,6 +31,54 @@ class CalendarEvent(BaseModel):
     end: datetime
     join_url: str
     details: str = ""
+    meeting_id: str | None = None
+    passcode: str | None = None
+    # Dial-in: phone numbers (toll, then toll-free), the conference id, "Find a local number".
+    phones: tuple[str, ...] = ()
+    conference_id: str | None = None
+    dialin_url: str | None = None
+    organizer_name: str | None = None
+    organizer_email: str | None = None
+
+
+def description(event: CalendarEvent) -> str:
+    """How to join, as the event's description: link, meeting ID and passcode, dial-in."""
+    lines = [f"Join the Teams meeting: {event.join_url}"]
+    if event.meeting_id:
+        lines.append(f"Meeting ID: {event.meeting_id}")
+    if event.passcode:
+        lines.append(f"Passcode: {event.passcode}")
+    if event.phones:
+        lines.append("Dial in: " + ", ".join(event.phones))
+    if event.conference_id:
+        lines.append(f"Phone conference ID: {event.conference_id}#")
+    if event.dialin_url:
+        lines.append(f"Find a local number: {event.dialin_url}")
+    if event.organizer_name or event.organizer_email:
+        lines.append(f"Organizer: {event.organizer_name or event.organizer_email}")
+    if event.details:
+        lines += ["", event.details]
+    return "\n".join(lines)
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^\w .,()&+-]+")
+
+
+def ics_filename(subject: str) -> str:
+    """A file name from the subject ("Design review.ics"): no path or control characters,
+    at most 60 characters before `.ics`; "meeting.ics" when nothing is left."""
+    name = _UNSAFE_IN_NAME.sub("-", unicodedata.normalize("NFC", subject))
+    name = " ".join(name.split()).strip(" .-")[:60].rstrip(" .-")
+    return f"{name or 'meeting'}.ics"
+
+
+def attachment_header(filename: str) -> str:
+    """`Content-Disposition` for a download: an ASCII `filename`, and the exact name in
+    `filename*` (RFC 6266) for browsers that read it."""
+    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "meeting.ics"
+    if ascii_name == ".ics":
+        ascii_name = "meeting.ics"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def outlook_link(event: CalendarEvent) -> str:
@@ -39,7 +89,7 @@ def outlook_link(event: CalendarEvent) -> str:
             "subject": event.subject,
             "startdt": event.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "enddt": event.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "body": f"Join the Teams meeting: {event.join_url}\n\n{event.details}".strip(),
+            "body": description(event),
             "location": "Microsoft Teams meeting",
         }
     )
@@ -111,6 +161,12 @@ def ics(event: CalendarEvent, now: datetime) -> str:
     def stamp(value: datetime) -> str:
         return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
+    organizer = []
+    if event.organizer_email:
+        # A quoted parameter may hold anything but quotes and control characters (RFC 5545 3.1).
+        name = "".join(ch for ch in event.organizer_name or "" if ch >= " " and ch != '"')
+        cn = f';CN="{name}"' if name else ""
+        organizer = [f"ORGANIZER{cn}:mailto:{_ics_text(event.organizer_email)}"]
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -124,7 +180,8 @@ def ics(event: CalendarEvent, now: datetime) -> str:
         f"SUMMARY:{_ics_text(event.subject)}",
         "LOCATION:Microsoft Teams meeting",
         f"URL:{_ics_text(event.join_url)}",
-        f"DESCRIPTION:{_ics_text(f'Join the Teams meeting: {event.join_url}. {event.details}')}",
+        *organizer,
+        f"DESCRIPTION:{_ics_text(description(event))}",
         "END:VEVENT",
         "END:VCALENDAR",
     ]

@@ -23,9 +23,8 @@ from bot.core.commands import Command
 from bot.core.ledger import Ledger, holds, shown, with_meeting
 from bot.core.limits import RateLimiter, meetings_limit_message
 from bot.core.online_meeting import OnlineMeeting
-from bot.core.parse import ParseError, Unsure, parse_meeting
+from bot.core.parse import ParseError, parse_meeting
 from bot.core.ports import Directory, InvokeAnswer, Message, Origin, RecordStore, Turn
-from bot.core.prefill import prefill_from_unsure
 from bot.core.request import Attendee, MeetingRequest
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import (
@@ -37,7 +36,6 @@ from bot.graph import (
 )
 from bot.usecases.busy import typing_while_slow
 from bot.usecases.people import name_from_directory
-from cards.form import meeting_form_card
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card, signin_unavailable_card
 
@@ -58,6 +56,11 @@ SIGNIN_DOWN_CODE = (
 SIGNIN_DOWN_SIGNOUT = (
     "I've forgotten your sign-in here, but Microsoft's sign-in service isn't answering right "
     "now, so you may still be signed in there. Type **signout** again in a minute."
+)
+# On every meeting card in local mode.
+STAND_IN_NOTE = (
+    "Local mode: the built-in sandbox made this meeting. Its Join, dial-in and "
+    '"Find a local number" links are stand-ins shaped like Teams\' own and lead nowhere.'
 )
 # On a meeting card whose meeting Graph made but the conversation's ledger did not take.
 NOT_LISTED_NOTE = (
@@ -144,9 +147,12 @@ class Meetings:
         clock: Callable[[], float] = time.time,
         rate: RateLimiter | None = None,
         directory: Directory | None = None,
+        stand_ins: bool = False,
     ) -> None:
         self._graph = graph
         self._directory = directory
+        # Local mode: the sandbox's meetings have join and dial-in links that lead nowhere.
+        self._stand_ins = stand_ins
         self._signin = signin
         self._ledger = ConversationLedger(records)
         self._calendar = calendar
@@ -179,9 +185,6 @@ class Meetings:
             for mention in origin.mentions
         ]
         attendees, unresolved = await self.people(turn, mentioned, parsed.emails)
-        if isinstance(parsed, Unsure):
-            await self._ask(turn, parsed, attendees)
-            return
         request = request_in(origin, parsed.subject, parsed.start, parsed.end, attendees)
         notes = []
         if parsed.rolled_forward:
@@ -191,24 +194,6 @@ class Meetings:
         if unresolved:
             notes.append("Couldn't add: " + ", ".join(unresolved))
         await self.start(turn, request, tuple(notes))
-
-    async def _ask(self, turn: Turn, unsure: Unsure, attendees: Sequence[Attendee]) -> None:
-        """Not sure when: no meeting; the form, filled with what was read, says what was not."""
-        zone = self.zone(turn.origin)
-        people = [
-            (name, oid)
-            for a in attendees
-            if (oid := a.object_id) and (name := a.display_name or a.upn)
-        ]
-        values, message = prefill_from_unsure(unsure, zone, people)
-        card = meeting_form_card(
-            values,
-            today=self.now().astimezone(zone).date(),
-            message=message,
-            people=people,
-            zone_name=zone.key,
-        )
-        await turn.conversation.send(Message.of_card(card))
 
     async def start(self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...] = ()) -> None:
         """Create now if signed in, else remember the request and ask the user to sign in."""
@@ -350,13 +335,10 @@ class Meetings:
         start = meeting.start_date_time or request.start
         end = meeting.end_date_time or request.end
         subject = meeting.subject or request.subject
-        event = CalendarEvent(
-            uid=request.external_id,
-            subject=subject,
-            start=start,
-            end=end,
-            join_url=meeting.join_web_url,
-        )
+        organizer = _organizer_name(meeting, origin)
+        event = _calendar_event(request.external_id, meeting, subject, start, end, organizer)
+        if self._stand_ins:
+            notes = (*notes, STAND_IN_NOTE)
         answered = _answered_names(meeting)
         return MeetingView(
             meeting=meeting,
@@ -365,7 +347,7 @@ class Meetings:
             end=end,
             zone=self.zone(origin),
             created=result.created,
-            organizer=_organizer_name(meeting, origin),
+            organizer=organizer,
             attendees=tuple(
                 a.display_name or answered.get(a.upn or "") or a.upn or ""
                 for a in request.attendees
@@ -531,6 +513,34 @@ def _graph_request(request: MeetingRequest) -> CreateOrGetRequest:
             GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees if a.upn
         ],
         chat_thread_id=request.channel_thread_id,
+    )
+
+
+def _calendar_event(
+    uid: str,
+    meeting: OnlineMeeting,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    organizer: str | None,
+) -> CalendarEvent:
+    """The meeting for a calendar: how to join it (link, ID, passcode, dial-in) and who runs it."""
+    ids = meeting.join_meeting_id_settings
+    audio = meeting.audio_conferencing
+    graph_organizer = meeting.participants.organizer if meeting.participants else None
+    return CalendarEvent(
+        uid=uid,
+        subject=subject,
+        start=start,
+        end=end,
+        join_url=meeting.join_web_url,
+        meeting_id=ids.join_meeting_id if ids else None,
+        passcode=ids.passcode if ids else None,
+        phones=tuple(audio.toll_numbers + audio.toll_free_numbers) if audio else (),
+        conference_id=audio.conference_id if audio else None,
+        dialin_url=audio.dialin_url if audio else None,
+        organizer_name=organizer,
+        organizer_email=graph_organizer.upn if graph_organizer else None,
     )
 
 

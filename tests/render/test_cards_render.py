@@ -433,7 +433,7 @@ _FORM_ERRORS_CARD, _FORM_ERRORS = _form_with_errors()
 _FULL_TEXTS = (
     "Meeting created",
     "Design review",
-    "Tue, Nov 24, 2026, 3:00 PM – 3:45 PM (America/New_York)",
+    "Tue, Nov 24, 2026, 3:00 pm – 3:45 pm (America/New_York)",
     "2026-11-24 20:00 – 20:45 UTC",
     "That time had already passed today, so this is the next one.",
     "megan@contoso.com",
@@ -448,7 +448,7 @@ _FULL_TEXTS = (
     "1234567890@teams.example",
     "not on anyone's calendar",
 )
-_MEETING_ACTIONS = ("Join", "Add to calendar", "Copy invitation")
+_MEETING_ACTIONS = ("Join", "Add to calendar", "Show invitation")
 
 CASES: dict[str, Case] = {
     "help": Case(
@@ -514,7 +514,7 @@ CASES: dict[str, Case] = {
             "Budget sync",
             "Design review",
             "Team offsite planning",
-            "Tue, Nov 24, 2026, 9:00 PM – 9:45 PM (Europe/Berlin)",
+            "Tue, Nov 24, 2026, 9:00 pm – 9:45 pm (Europe/Berlin)",
         ),
         actions=("Join", "Join", "Join"),
     ),
@@ -539,7 +539,7 @@ async def test_the_meeting_cards_show_cards_open_inline(renderer: Renderer) -> N
     await renderer.card.get_by_role("button", name="Add to calendar").click()
     titles = await renderer.action_titles()
     assert titles[-2:] == ["Outlook on the web", "Download .ics"], titles
-    await renderer.card.get_by_role("button", name="Copy invitation").click()
+    await renderer.card.get_by_role("button", name="Show invitation").click()
     text = await renderer.text()
     for line in (
         "Copy and share:",
@@ -557,7 +557,7 @@ async def test_the_meeting_cards_show_cards_open_inline(renderer: Renderer) -> N
 
 async def test_the_invitation_keeps_its_blank_line(renderer: Renderer) -> None:
     await renderer.render(ALL_CARDS["meeting_full"])
-    await renderer.card.get_by_role("button", name="Copy invitation").click()
+    await renderer.card.get_by_role("button", name="Show invitation").click()
     heights: list[float] = await renderer.card.evaluate(
         """card => [...card.querySelectorAll(".ac-textBlock")]
           .filter(e => e.offsetParent !== null)
