@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import html
 import json
 import logging
@@ -23,7 +22,6 @@ from bot.auth.obo import OboTokens
 from bot.auth.signin import SignIn
 from bot.core.calendar import CalendarFiles, attachment_header, ics, ics_filename
 from bot.core.limits import RateLimiter
-from bot.core.parse import DEFAULT_CULTURE, SUPPORTED_CULTURES, warm_up
 from bot.graph import GraphClient
 from bot.graph.coalesce import CoalescingMeetingsApi
 from bot.sandbox.graph import create_graph_sandbox
@@ -60,7 +58,6 @@ class Services:
     tasks: BackgroundTasks
     calendar: CalendarFiles
     deliveries: Deliveries
-    languages: asyncio.Future[None]
     store_probe: StoreProbe
 
 
@@ -202,14 +199,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         directory=graph,
         stand_ins=settings.local_mode and not settings.graph_base_url,
     )
-    # English (the default, 0.3 s) is warmed before the bot serves; Spanish and French take
-    # 2 s more, so they warm in the background: /healthz (liveness) answers meanwhile, and
-    # /readyz answers ready only once every language is loaded.
-    await asyncio.to_thread(warm_up, (DEFAULT_CULTURE,))
-    _freeze_startup_objects()
-    others = [c for c in SUPPORTED_CULTURES if c != DEFAULT_CULTURE]
-    warming = asyncio.get_running_loop().run_in_executor(None, warm_up, others)
-    warming.add_done_callback(_languages_loaded)
     store_probe = StoreProbe(storage, interval=settings.store_check_interval_s)
     app[RUNTIME].services = Services(
         session=session,
@@ -219,7 +208,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         tasks=tasks,
         calendar=calendar,
         deliveries=Deliveries(records),
-        languages=warming,
         store_probe=store_probe,
     )
     _log.info(
@@ -236,32 +224,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[RUNTIME].services = None
         app[RUNTIME].stopping = True
         await store_probe.close()
-        await asyncio.wait([warming])
         await tasks.drain()
         if obo is not None:
             obo.close()
         await session.close()
         await storage.close()
-
-
-def _languages_loaded(warming: asyncio.Future[None]) -> None:
-    if not warming.cancelled() and warming.exception() is not None:
-        _log.error(
-            "loading the languages failed (%s): /readyz answers 503",
-            type(warming.exception()).__name__,
-        )
-    _freeze_startup_objects()
-
-
-def _languages_ready(warming: asyncio.Future[None]) -> bool:
-    return warming.done() and not warming.cancelled() and warming.exception() is None
-
-
-def _freeze_startup_objects() -> None:
-    """Keep what start-up built (the recognizer models: ~300,000 objects) out of the cyclic
-    garbage collector: a full collection walking them stalls the event loop ~0.1 s."""
-    gc.collect()
-    gc.freeze()
 
 
 def _services_of(request: web.Request) -> Services | None:
@@ -416,25 +383,18 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """GET /readyz: readiness, for load balancers. 200 `{"status": "ready"}` once every
-    language the bot reads is loaded and the store can be written; otherwise 503 with
-    `status` "starting" (still loading) or "unavailable", and the `failing` dependencies.
+    """GET /readyz: readiness, for load balancers. 200 `{"status": "ready"}` once the bot is
+    started and the store can be written; otherwise 503 with `status` "starting" or
+    "unavailable", and the `failing` dependencies.
     The store is checked with one small write at most every few seconds (`StoreProbe`)."""
     runtime = request.app[RUNTIME]
     services = runtime.services
     if services is None:
         failing = ["stopping"] if runtime.stopping else ["bot"]
         return _not_ready("unavailable" if runtime.stopping else "starting", failing)
-    failing = []
-    languages_failed = services.languages.done() and not _languages_ready(services.languages)
-    if not _languages_ready(services.languages):
-        failing.append("languages")
     if not await services.store_probe.usable():
-        failing.append("store")
-    if not failing:
-        return web.json_response({"status": "ready"})
-    starting = failing == ["languages"] and not languages_failed
-    return _not_ready("starting" if starting else "unavailable", failing)
+        return _not_ready("unavailable", ["store"])
+    return web.json_response({"status": "ready"})
 
 
 def _not_ready(status: str, failing: list[str]) -> web.Response:

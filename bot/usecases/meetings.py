@@ -23,8 +23,9 @@ from bot.core.commands import Command
 from bot.core.ledger import Ledger, holds, shown, with_meeting
 from bot.core.limits import RateLimiter, meetings_limit_message
 from bot.core.online_meeting import OnlineMeeting
-from bot.core.parse import ParseError, parse_meeting
+from bot.core.parse import ParseError, Unsure, parse_meeting
 from bot.core.ports import Directory, InvokeAnswer, Message, Origin, RecordStore, Turn
+from bot.core.prefill import prefill_from_unsure
 from bot.core.request import Attendee, MeetingRequest
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import (
@@ -36,6 +37,7 @@ from bot.graph import (
 )
 from bot.usecases.busy import typing_while_slow
 from bot.usecases.people import name_from_directory
+from cards.form import meeting_form_card
 from cards.lists import meeting_list_card
 from cards.meeting import MeetingView, meeting_card, problem_card, signin_unavailable_card
 
@@ -185,6 +187,9 @@ class Meetings:
             for mention in origin.mentions
         ]
         attendees, unresolved = await self.people(turn, mentioned, parsed.emails)
+        if isinstance(parsed, Unsure):
+            await self._ask(turn, parsed, attendees)
+            return
         request = request_in(origin, parsed.subject, parsed.start, parsed.end, attendees)
         notes = []
         if parsed.rolled_forward:
@@ -194,6 +199,24 @@ class Meetings:
         if unresolved:
             notes.append("Couldn't add: " + ", ".join(unresolved))
         await self.start(turn, request, tuple(notes))
+
+    async def _ask(self, turn: Turn, unsure: Unsure, attendees: Sequence[Attendee]) -> None:
+        """Not sure when: no meeting; the form, filled with what was read, says what was not."""
+        zone = self.zone(turn.origin)
+        people = [
+            (name, oid)
+            for a in attendees
+            if (oid := a.object_id) and (name := a.display_name or a.upn)
+        ]
+        values, message = prefill_from_unsure(unsure, zone, people)
+        card = meeting_form_card(
+            values,
+            today=self.now().astimezone(zone).date(),
+            message=message,
+            people=people,
+            zone_name=zone.key,
+        )
+        await turn.conversation.send(Message.of_card(card))
 
     async def start(self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...] = ()) -> None:
         """Create now if signed in, else remember the request and ask the user to sign in."""
