@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -98,3 +100,31 @@ def test_the_cli_exits_with_the_variable_named_and_no_secret_echoed() -> None:
     assert result.returncode == 2
     assert "PORT" in result.stderr
     assert "hunter2-secret" not in result.stderr + result.stdout
+
+
+def test_env_example_and_the_readme_name_every_setting_and_load() -> None:
+    """A new user copies .env.example: it must hold every setting the README's table lists
+    (and Settings reads), and load as it is."""
+    root = Path(__file__).resolve().parent.parent
+    example = root / ".env.example"
+    named = {
+        line.split("=", 1)[0]
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    read = {
+        field.validation_alias
+        for field in Settings.model_fields.values()
+        if isinstance(field.validation_alias, str)
+    }
+    table = set(re.findall(r"`([A-Za-z_]+)`", _configuration_table(root / "README.md")))
+    assert read <= named, sorted(read - named)
+    assert read <= table, sorted(read - table)
+    assert named <= read, sorted(named - read)
+    Settings(_env_file=str(example))  # type: ignore[call-arg]
+
+
+def _configuration_table(readme: Path) -> str:
+    text = readme.read_text()
+    start = text.index("| variable | meaning | default |")
+    return text[start : text.index("\n\n", start)].split("\n", 2)[2]
