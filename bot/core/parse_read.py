@@ -234,12 +234,11 @@ def _compact_length(match: re.Match[str], ctx: _Context) -> _Found:
     """ "1h30", "1h 15m", "90m", "2h": a length, unless it is a clock ("à 15h", "15h30" in
     French or Spanish)."""
     word = _before(ctx, match.start())
-    if word in DURATION_PREPOSITIONS:
-        pass
-    elif word in ("at", "@", "a", "las", "la", "vers", "hacia", "de", "des", "entre", "in"):
-        return None
-    elif (match.group("h") or match.group("dh")) and ctx.language != "en":
-        return None  # "15h", "9h30": French and Spanish clocks
+    if word not in DURATION_PREPOSITIONS:
+        if word in ("at", "@", "a", "las", "la", "vers", "hacia", "de", "des", "entre", "in"):
+            return None
+        if (match.group("h") or match.group("dh")) and ctx.language != "en":
+            return None  # "15h", "9h30": French and Spanish clocks
     if match.group("h"):
         minutes = int(match.group("h")) * 60 + int(match.group("hm") or 0)
     elif match.group("m"):
@@ -291,7 +290,6 @@ _RELATIVE_DAYS = {
     "today": 0,
     "aujourd'hui": 0,
     "aujourdhui": 0,
-    "aujourd hui": 0,
     "hoy": 0,
     "tomorrow": 1,
     "tmrw": 1,
@@ -332,7 +330,7 @@ def _weekday(match: re.Match[str], ctx: _Context) -> _Found:
     before = " ".join((match.group("q") or "").split())
     after = match.groupdict().get("q2")
     span = match.span("all")
-    if before in ("next", "el proximo", "el proxima", "proximo") or after:
+    if before in ("next", "el proximo", "proximo") or after:
         # "next X" is X of the following Monday-to-Sunday week.
         day = ctx.today + timedelta(days=weekday - ctx.today.weekday() + 7)
         return _with_part(match, DateFact(span, "absolute", day.year, day.month, day.day))
@@ -418,13 +416,9 @@ _DAY_PART = (
 _C1, _C2 = _clock(1), _clock(2)
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:every|each|chaque|tous\sles|toutes\sles|cada|todos\slos|todas\slas)\s"
             rf"(?:{_WEEKDAY_NAMES}|day|jour|dia|week|semaine|semana|morning|matin)s?"
             rf"(?:\s(?:at\s|a\s|a\slas\s)?{_C1})?(?:\s?(?:-|to|a)\s?{_C2})?{_E}"
@@ -432,7 +426,7 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         _repeats,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:(?:some\s?time|sometime)\s)?(?:next|this|the\sfollowing)\s"
             rf"(?:week|month|weekend){_E}"
             rf"|{_B}sometime(?:\s(?:today|tomorrow|soon))?{_E}"
@@ -449,7 +443,7 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         _vague,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:in|dans|en|dentro\sde)\s(?:(?P<half>half\san\shour|une\sdemi[-\s]?heure"
             rf"|media\shora)|(?P<n>\d{{1,3}}(?:[.,]\d{{1,2}})?|{NUMBER_PATTERN})\s?"
             rf"(?P<u>{_UNITS_H}|h|{_UNITS_M}|m)(?P<andhalf>\s(?:and\sa\shalf|et\sdemie|y\smedia))?){_E}"
@@ -457,18 +451,18 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         _offset,
     ),
     (
-        _compile(rf"{_B}(?:right\snow|now|maintenant|tout\sde\ssuite|ahora(?:\smismo)?){_E}"),
+        re.compile(rf"{_B}(?:right\snow|now|maintenant|tout\sde\ssuite|ahora(?:\smismo)?){_E}"),
         _now,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:(?:this|ce|cet|cette|esta)\s(?P<p>morning|afternoon|evening|matin"
             rf"|apres[-\s]midi|aprem|soir|manana|tarde|noche)|(?P<t>tonight|ce\ssoir)){_E}"
         ),
         lambda m, c: _this_part(m, c) if m.group("p") else _tonight(m, c),
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?P<d>(?:the\s)?day\safter\stomorrow|apres[-\s]demain|pasado\smanana"
             rf"|tomorrow|tmrw|tmr|tomorow|demain|(?<!la\s)(?<!esta\s)manana|today|aujourd'\s?hui|aujourdhui|hoy"
             rf"|yesterday|hier|ayer){_E}{_DAY_PART}{_E}"
@@ -476,30 +470,30 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         _relative_day,
     ),
     (
-        _compile(
-            rf"{_B}(?P<all>(?:(?P<q>next|this|on|ce|el\sproximo|el\sproxima|proximo|este|esta"
+        re.compile(
+            rf"{_B}(?P<all>(?:(?P<q>next|this|on|ce|el\sproximo|proximo|este|esta"
             rf"|el|le)\s)?(?P<d>{_WEEKDAY_NAMES})(?:\s(?P<q2>prochain|que\sviene|proximo))?)"
             rf"{_E}{_DAY_PART}{_E}"
         ),
         _weekday,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?P<all>(?:(?P<q>next|this|on)\s)?(?P<d>{_SHORT_NAMES})\.?)(?P<p>)"
             rf"(?=\s?,?\s?(?:at\s|@\s?)?\d)"
         ),
         _weekday,
     ),
-    (_compile(r"(?<![\w/.:-])(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?![\w/:-])"), _iso_date),
+    (re.compile(r"(?<![\w/.:-])(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?![\w/:-])"), _iso_date),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:on\s)?(?:the\s)?(?P<mo>{MONTH_PATTERN})\.?\s(?P<d>\d{{1,2}})"
             rf"(?:st|nd|rd|th)?(?:\s?,?\s?(?P<y>\d{{4}}))?(?![\w:/–-]|\.\d|\s?{_MERIDIEM}|\s?h\b)"
         ),
         _named_date,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:(?:on\s)?the\s|le\s|el\s)?(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|eme)?"
             rf"\s(?:of\s|de\s)?(?P<mo>{MONTH_PATTERN}){_E}\.?"
             rf"(?:\s?,?\s?(?:de\s|del\s)?(?P<y>\d{{4}}))?"
@@ -507,36 +501,36 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         _named_date,
     ),
     (
-        _compile(
+        re.compile(
             r"(?:(?<![\w/.:])(?:le\s|el\s))?(?<![\w/.:])(?P<a>\d{1,2})/(?P<b>\d{1,2})"
             r"(?:/(?P<y>\d{4}))?(?![\w/]|\.\d)"
         ),
         _numeric_date,
     ),
     (
-        _compile(r"(?:(?<![\w'])(?:on\s)?the\s)(?P<d>\d{1,2})(?:st|nd|rd|th)(?![\w])"),
+        re.compile(r"(?:(?<![\w'])(?:on\s)?the\s)(?P<d>\d{1,2})(?:st|nd|rd|th)(?![\w])"),
         _day_of_month,
     ),
     (
-        _compile(
+        re.compile(
             rf"(?P<intro>{_B}{_RANGE_INTRO}\s)?{_ARTICLE}(?P<c1>(?<![\w:./,-]){_C1})\s?(?P<join>{_RANGE_JOIN})\s?"
             rf"{_ARTICLE}{_C2}(?![\w:/]|\.\d)"
         ),
         _range,
     ),
     (
-        _compile(rf"{_B}(?:until|till|jusqu'a|hasta)\s(?P<intro>las?\s)?(?P<c1>{_C1})(?![\w:/])"),
+        re.compile(rf"{_B}(?:until|till|jusqu'a|hasta)\s(?P<intro>las?\s)?(?P<c1>{_C1})(?![\w:/])"),
         _until,
     ),
     (
-        _compile(
+        re.compile(
             r"(?<![\w.:/$€£])(?:(?P<h>\d{1,2})\s?h\s?(?P<hm>[0-5]\d)(?:\s?m(?:in)?)?"
             r"|(?P<m>\d{1,4})m|(?P<dh>\d{1,2}(?:[.,]\d{1,2})?)h)(?![\w:/]|\.\d)"
         ),
         _compact_length,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:(?P<half>half\san\shour|a\shalf[\s-]hour|half[\s-]hour"
             rf"|(?:une\s)?demi[-\s]?heure|media\shora)"
             rf"|(?P<quarter>(?:a\s)?quarter\sof\san\shour|(?:un\s)?quart\sd'heure"
@@ -550,11 +544,11 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         _length,
     ),
     (
-        _compile(rf"(?P<intro>{_B}{_CLOCK_INTRO}\s)?(?P<c1>(?<![\w:./,-]){_C1})(?![\w:/]|\.\d)"),
+        re.compile(rf"(?P<intro>{_B}{_CLOCK_INTRO}\s)?(?P<c1>(?<![\w:./,-]){_C1})(?![\w:/]|\.\d)"),
         _clock_fact,
     ),
     (
-        _compile(
+        re.compile(
             rf"{_B}(?:in\sthe\s|por\sla\s|en\sla\s|dans\sl'\s?|le\s|l'\s?)"
             rf"(?P<p>morning|afternoon|evening|matin|apres[-\s]midi|soir|manana|tarde|noche){_E}"
         ),
