@@ -214,7 +214,14 @@ def _until(match: re.Match[str], ctx: _Context) -> _Found:
     )
 
 
-def _offset(match: re.Match[str], _ctx: _Context) -> _Found:
+def _offset(match: re.Match[str], ctx: _Context) -> _Found:
+    unit = match.group("u") or ""
+    if unit.startswith(("day", "jour", "dia")):
+        # "in 3 days": a day, with or without a time of its own ("in 3 days at 9am").
+        if match.group("andhalf") or not float(_number(match.group("n"))).is_integer():
+            return None
+        day = ctx.today + timedelta(days=int(_number(match.group("n"))))
+        return [DateFact(match.span(), "absolute", day.year, day.month, day.day)]
     if match.group("half"):
         minutes = 30.0
     else:
@@ -446,7 +453,8 @@ _PASSES: tuple[tuple[re.Pattern[str], _Handler], ...] = (
         re.compile(
             rf"{_B}(?:in|dans|en|dentro\sde)\s(?:(?P<half>half\san\shour|une\sdemi[-\s]?heure"
             rf"|media\shora)|(?P<n>\d{{1,3}}(?:[.,]\d{{1,2}})?|{NUMBER_PATTERN})\s?"
-            rf"(?P<u>{_UNITS_H}|h|{_UNITS_M}|m)(?P<andhalf>\s(?:and\sa\shalf|et\sdemie|y\smedia))?){_E}"
+            rf"(?P<u>{_UNITS_H}|h|{_UNITS_M}|m|days?|jours?|dias?)"
+            rf"(?P<andhalf>\s(?:and\sa\shalf|et\sdemie|y\smedia))?){_E}"
         ),
         _offset,
     ),
