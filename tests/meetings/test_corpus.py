@@ -159,25 +159,32 @@ def _inputs(card: Any) -> Iterator[dict[str, Any]]:
             yield from _inputs(value)
 
 
-def graph_recording(seen: list[Any]) -> web.Application:
+@dataclass
+class RecordingGraph:
+    """Graph's createOrGet on loopback: answers 201 with a meeting, keeps every body asked."""
+
+    url: str
+    seen: list[Any]
+
+
+@pytest.fixture
+async def graph(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> RecordingGraph:
+    seen: list[Any] = []
+
     async def create_or_get(request: web.Request) -> web.Response:
         seen.append(await request.json())
         return web.json_response(FULL, status=201)
 
     app = web.Application()
     app.router.add_post("/v1.0/me/onlineMeetings/createOrGet", create_or_get)
-    return app
+    server = await aiohttp_server(app)
+    return RecordingGraph(str(server.make_url("/v1.0")).rstrip("/"), seen)
 
 
 async def test_a_command_in_another_language_gets_the_form_and_no_meeting(
-    channel: FakeChannel,
-    token_service: FakeTokenService,
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    channel: FakeChannel, token_service: FakeTokenService, graph: RecordingGraph
 ) -> None:
-    seen: list[Any] = []
-    graph = await aiohttp_server(graph_recording(seen))
-    graph_url = str(graph.make_url("/v1.0")).rstrip("/")
-    async with running_bot(OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph_url) as bot:
+    async with running_bot(OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph.url) as bot:
         token_service.tokens["29:user-1"] = "opaque-graph-token"
         await bot.send(meet(channel, "meet Besprechung morgen um 15 Uhr"))
         card = channel.cards()[-1]
@@ -185,19 +192,14 @@ async def test_a_command_in_another_language_gets_the_form_and_no_meeting(
         assert fields["subject"] == "Besprechung morgen um 15 Uhr"
         assert "This looks like German" in str(card)
         assert meeting_cards(channel) == []
-        assert seen == []  # no Graph call for a command the bot is not sure about
+        assert graph.seen == []  # no Graph call for a command the bot is not sure about
 
 
 async def test_french_from_an_english_teams_books_the_time_it_says(
-    channel: FakeChannel,
-    token_service: FakeTokenService,
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    channel: FakeChannel, token_service: FakeTokenService, graph: RecordingGraph
 ) -> None:
-    seen: list[Any] = []
-    graph = await aiohttp_server(graph_recording(seen))
-    graph_url = str(graph.make_url("/v1.0")).rstrip("/")
     async with running_bot(
-        OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph_url, DEFAULT_TIMEZONE="Europe/Paris"
+        OAUTH_URL=token_service.url, GRAPH_BASE_URL=graph.url, DEFAULT_TIMEZONE="Europe/Paris"
     ) as bot:
         token_service.tokens["29:user-1"] = "opaque-graph-token"
         # The test channel's activities carry locale en-US, as the Agents Playground's do.
@@ -205,9 +207,11 @@ async def test_french_from_an_english_teams_books_the_time_it_says(
         paris = ZoneInfo("Europe/Paris")
         tomorrow = datetime.now(paris).date() + timedelta(days=1)
         start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, 30, tzinfo=paris)
-        assert len(seen) == 1
-        assert seen[0]["subject"] == "Point hebdo"
-        assert seen[0]["startDateTime"] == start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert seen[0]["endDateTime"] == (start + timedelta(minutes=45)).astimezone(UTC).strftime(
+        assert len(graph.seen) == 1
+        assert graph.seen[0]["subject"] == "Point hebdo"
+        assert graph.seen[0]["startDateTime"] == start.astimezone(UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
         )
+        assert graph.seen[0]["endDateTime"] == (start + timedelta(minutes=45)).astimezone(
+            UTC
+        ).strftime("%Y-%m-%dT%H:%M:%SZ")
