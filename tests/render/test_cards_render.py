@@ -542,7 +542,7 @@ async def test_the_meeting_cards_show_cards_open_inline(renderer: Renderer) -> N
     await renderer.card.get_by_role("button", name="Show invitation").click()
     text = await renderer.text()
     for line in (
-        "Copy and share:",
+        "Select this text, copy it and share it:",
         "Join the Microsoft Teams meeting:",
         str(FULL["joinWebUrl"]),
         "Meeting ID: 312 456 789 012",
