@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import date, timedelta
 
 from bot.core.parse_facts import (
     DURATION_PREPOSITIONS,
+    Clock,
     DateFact,
     DurationFact,
     Fact,
@@ -76,7 +78,7 @@ def _clock(n: int) -> str:
     "a las 3 y media", "8h du soir"; groups numbered `n`."""
     numeric = (
         rf"(?P<h{n}>\d{{1,2}})"
-        rf"(?:(?:\s?[:.]\s?|\s?h\s?)(?P<m{n}>[0-5]\d)(?!\d)|(?P<hh{n}>\s?h)(?![a-z\d]))?"
+        rf"(?:(?P<sep{n}>\s?[:.]\s?|\s?h\s?)(?P<m{n}>[0-5]\d)(?!\d)|(?P<hh{n}>\s?h)(?![a-z\d]))?"
         rf"(?:\s(?P<hu{n}>heures?|o'?clock)(?!\w))?"
         rf"(?:\s(?P<plus{n}>(?:y|et)\s(?:media|demie|cuarto|quart))"
         rf"|\s(?P<minus{n}>(?:menos|moins)\s(?:el\s|le\s)?(?:cuarto|quart)))?"
@@ -172,6 +174,14 @@ def _marked(match: re.Match[str], n: int) -> bool:
     return any(group.get(f"{name}{n}") for name in names)
 
 
+def _said_as_24_hour(match: re.Match[str], n: int, clock: Clock) -> bool:
+    """ "9h30", "10h": the French and Spanish way of writing a clock is 24-hour; when working
+    hours read it as written, there is nothing to tell the user ("à 3h" is still 15:00, said)."""
+    group = match.groupdict()
+    h_form = bool(group.get(f"hh{n}")) or "h" in (group.get(f"sep{n}") or "")
+    return h_form and group.get(f"h{n}") is not None and clock.hour == int(group[f"h{n}"])
+
+
 def _before(ctx: _Context, start: int) -> str:
     """The word just before a position in the text."""
     words = ctx.text[:start].split()
@@ -201,6 +211,8 @@ def _range(match: re.Match[str], ctx: _Context) -> _Found:
     if intro in ("", "at", "a la", "a las") and not (marked or _after_date(ctx, match.start())):
         return None  # "Sprint 2-3": numbers, not hours
     start, end, note = range_clocks(first, last)
+    if _said_as_24_hour(match, 1, start) and _said_as_24_hour(match, 2, end):
+        note = None
     span = (match.start("intro") if intro else match.start("c1"), match.end())
     return [RangeFact(span, start, end, note)]
 
@@ -397,7 +409,10 @@ def _clock_fact(match: re.Match[str], ctx: _Context) -> _Found:
     if raw is None:
         return None
     span = (match.start("intro") if intro else match.start("c1"), match.end())
-    return [StartFact(span, working_hours(raw))]
+    clock = working_hours(raw)
+    if clock.note and _said_as_24_hour(match, 1, clock):
+        clock = dataclasses.replace(clock, note=None)
+    return [StartFact(span, clock)]
 
 
 def _vague(match: re.Match[str], _ctx: _Context) -> _Found:

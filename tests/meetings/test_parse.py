@@ -277,7 +277,6 @@ ROWS = [
         "Point",
         "2026-11-24 09:30",
         "10:00",
-        assumed="9:30 read as 9:30 am",
         mentions=(ALEX,),
         culture="fr-fr",
     ),
