@@ -35,7 +35,7 @@ SIGNIN = SignInCard(
 )
 
 
-def _botbuilder(message: Message) -> dict[str, Any]:
+def _botbuilder(message: Message, inbound_json: dict[str, Any]) -> dict[str, Any]:
     """What TurnContext.send_activity would have sent for the same message."""
     if message.signin is not None:
         card = OAuthCard(
@@ -51,7 +51,7 @@ def _botbuilder(message: Message) -> dict[str, Any]:
         )
     else:
         activity = MessageFactory.text(message.text or "")
-    inbound = Activity().deserialize(INBOUND)
+    inbound = Activity().deserialize(inbound_json)
     addressed = TurnContext.apply_conversation_reference(
         activity, TurnContext.get_conversation_reference(inbound)
     )
@@ -70,17 +70,24 @@ def _botbuilder(message: Message) -> dict[str, Any]:
     ],
     ids=["text", "help", "meeting", "signin"],
 )
-def test_a_reply_is_what_botbuilder_would_send(message: Message) -> None:
-    inbound = Activity().deserialize(INBOUND)
+@pytest.mark.parametrize(
+    "inbound_json",
+    [INBOUND, {key: value for key, value in INBOUND.items() if key not in ("channelId", "from")}],
+    ids=["teams", "no-channel-id-nor-sender"],
+)
+def test_a_reply_is_what_botbuilder_would_send(
+    message: Message, inbound_json: dict[str, Any]
+) -> None:
+    inbound = Activity().deserialize(inbound_json)
 
     class _Context:
         activity = inbound
 
-    ours = {**message_json(message), **address_of(_Context(), INBOUND)}  # type: ignore[arg-type]
+    ours = {**message_json(message), **address_of(_Context(), inbound_json)}  # type: ignore[arg-type]
 
     # The conversation goes back as it came; msrest would drop its `tenantId` (the schema
     # model reads `tenantID`).
     assert ours.pop("conversation") == INBOUND["conversation"]
-    theirs = _botbuilder(message)
+    theirs = _botbuilder(message, inbound_json)
     del theirs["conversation"]
     assert ours == theirs

@@ -118,7 +118,7 @@ def address_of(context: TurnContext, inbound: dict[str, Any] | None) -> dict[str
     activity = context.activity
     if inbound is not None:
         address: dict[str, Any] = {
-            "channelId": inbound["channelId"],
+            "channelId": inbound.get("channelId"),
             "serviceUrl": inbound["serviceUrl"],
             "conversation": inbound["conversation"],
             "from": inbound.get("recipient"),
@@ -126,6 +126,8 @@ def address_of(context: TurnContext, inbound: dict[str, Any] | None) -> dict[str
         }
         if isinstance(inbound.get("locale"), str):
             address["locale"] = inbound["locale"]
+        # Left out when the activity had none, as msrest leaves out None.
+        address = {key: value for key, value in address.items() if value is not None}
     else:
         reference = TurnContext.get_conversation_reference(activity).serialize()
         address = {
