@@ -204,6 +204,24 @@ def token_service_app(ref: list[FakeTokenService]) -> web.Application:
     return app
 
 
+async def serve_token_service(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> FakeTokenService:
+    """The token service fake, served on loopback (the app needs the fake, the fake its server)."""
+    ref: list[FakeTokenService] = []
+    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
+    ref.append(fake)
+    return fake
+
+
+async def serve_graph(
+    aiohttp_server: Callable[..., Awaitable[TestServer]], fake: GraphFake, path: str = "/graph/v1.0"
+) -> GraphFake:
+    """The Graph fake, served on loopback, its `url` the base URL the bot is given."""
+    fake.url = str((await aiohttp_server(fake.app)).make_url(path)).rstrip("/")
+    return fake
+
+
 async def sign_in_on_the_sandbox_page(session: aiohttp.ClientSession, link: str) -> str:
     """What a person does in the browser: open the link, keep the name, submit, read the code."""
     async with session.get(link) as page:

@@ -10,7 +10,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import FakeChannel, activity
-from tests.flows import FakeTokenService, GraphFake, meeting_cards, running_bot, token_service_app
+from tests.flows import (
+    FakeTokenService,
+    GraphFake,
+    meeting_cards,
+    running_bot,
+    serve_graph,
+    serve_token_service,
+)
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 USER = "29:user-1"
@@ -20,16 +27,12 @@ COMMAND = "<at>MeetBot</at> meet Design review tomorrow at 3pm"
 
 @pytest.fixture
 async def graph(aiohttp_server: MakeServer) -> GraphFake:
-    fake = GraphFake()
-    fake.url = str((await aiohttp_server(fake.app)).make_url("/graph")).rstrip("/")
-    return fake
+    return await serve_graph(aiohttp_server, GraphFake(), "/graph")
 
 
 @pytest.fixture
 async def token_service(aiohttp_server: MakeServer, graph: GraphFake) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
+    fake = await serve_token_service(aiohttp_server)
     fake.tokens[USER] = graph.user_token()
     return fake
 

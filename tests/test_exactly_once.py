@@ -35,7 +35,8 @@ from tests.flows import (
     meet,
     meeting_cards,
     running_bot,
-    token_service_app,
+    serve_graph,
+    serve_token_service,
 )
 
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
@@ -262,17 +263,12 @@ def faults() -> FaultInjector:
 
 @pytest.fixture
 async def graph(aiohttp_server: MakeServer, faults: FaultInjector) -> GraphFake:
-    fake = GraphFake(faults)
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/graph/v1.0")).rstrip("/")
-    return fake
+    return await serve_graph(aiohttp_server, GraphFake(faults))
 
 
 @pytest.fixture
 async def token_service(aiohttp_server: MakeServer, graph: GraphFake) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
+    fake = await serve_token_service(aiohttp_server)
     fake.tokens[USER] = graph.user_token()
     return fake
 
@@ -431,9 +427,7 @@ async def test_a_bot_killed_while_graph_is_slow_makes_one_meeting_when_retried(
     faults = FaultInjector()
     faults.delay(1.0)
     graph = GraphFake(faults)
-    ref: list[FakeTokenService] = []
-    token_service = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(token_service)
+    token_service = await serve_token_service(aiohttp_server)
     token_service.tokens[USER] = graph.user_token()
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -21,7 +21,12 @@ from bot.core.commands import CommandName, parse_command
 from bot.settings import Settings
 from bot.teams.app import RUNTIME, create_app
 from tests.conftest import FakeChannel, activity
-from tests.flows import FakeTokenService, GraphFake, token_service_app
+from tests.flows import (
+    FakeTokenService,
+    GraphFake,
+    serve_graph,
+    serve_token_service,
+)
 
 # The app warms its Spanish and French parsers in a thread for ~2 s after start; the regex
 # module trims its pattern cache with `random.sample` there, which Hypothesis notices
@@ -143,12 +148,8 @@ async def harness(
     channel: FakeChannel,
     app_logs: Records,
 ) -> Harness:
-    graph = GraphFake()
-    graph_server = await aiohttp_server(graph.app)
-    graph.url = str(graph_server.make_url("/graph/v1.0")).rstrip("/")
-    ref: list[FakeTokenService] = []
-    token_service = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(token_service)
+    graph = await serve_graph(aiohttp_server, GraphFake())
+    token_service = await serve_token_service(aiohttp_server)
     # Signed in, so that anything that got past validation would reach Graph and show.
     token_service.tokens[USER] = graph.user_token()
     settings_ = Settings(  # type: ignore[call-arg]

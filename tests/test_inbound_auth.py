@@ -15,7 +15,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.settings import Settings
 from bot.teams.app import create_app
 from tests.conftest import FakeChannel, activity
-from tests.flows import FakeTokenService, GraphFake, meeting_cards, token_service_app
+from tests.flows import (
+    FakeTokenService,
+    GraphFake,
+    meeting_cards,
+    serve_graph,
+    serve_token_service,
+)
 from tests.jwks_fake import (
     APP_ID,
     APP_PASSWORD,
@@ -45,17 +51,12 @@ def idp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[IdentityPro
 
 @pytest.fixture
 async def graph(aiohttp_server: MakeServer) -> GraphFake:
-    fake = GraphFake()
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/graph/v1.0")).rstrip("/")
-    return fake
+    return await serve_graph(aiohttp_server, GraphFake())
 
 
 @pytest.fixture
 async def token_service(aiohttp_server: MakeServer, graph: GraphFake) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
+    fake = await serve_token_service(aiohttp_server)
     fake.tokens[USER] = graph.user_token()
     return fake
 

@@ -20,7 +20,8 @@ from tests.flows import (
     execute,
     oauth_cards,
     running_bot,
-    token_service_app,
+    serve_graph,
+    serve_token_service,
 )
 
 MakeServer = Callable[..., Awaitable[TestServer]]
@@ -35,17 +36,13 @@ FULL_SCOPES = frozenset({"OnlineMeetings.ReadWrite", "User.ReadBasic.All"})
 
 @pytest.fixture
 async def graph(aiohttp_server: MakeServer) -> GraphFake:
-    fake = GraphFake(directory=[DirectoryPerson(ADELE, "adele@contoso.com", "Adele Vance")])
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/graph/v1.0")).rstrip("/")
-    return fake
+    people = [DirectoryPerson(ADELE, "adele@contoso.com", "Adele Vance")]
+    return await serve_graph(aiohttp_server, GraphFake(directory=people))
 
 
 @pytest.fixture
 async def token_service(aiohttp_server: MakeServer, graph: GraphFake) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
+    fake = await serve_token_service(aiohttp_server)
     fake.tokens[USER] = graph.user_token(FULL_SCOPES)
     return fake
 

@@ -21,7 +21,7 @@ from tests.flows import (
     meet,
     meeting_cards,
     oauth_cards,
-    token_service_app,
+    serve_token_service,
 )
 from tests.replicas import (
     Azurite,
@@ -51,10 +51,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
 async def token_service(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
 ) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
-    return fake
+    return await serve_token_service(aiohttp_server)
 
 
 @pytest.fixture

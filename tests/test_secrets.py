@@ -24,8 +24,8 @@ from tests.flows import (
     meeting_cards,
     oauth_cards,
     running_bot,
+    serve_token_service,
     sign_in_on_the_sandbox_page,
-    token_service_app,
 )
 from tests.jwks_fake import (
     APP_ID,
@@ -159,9 +159,7 @@ async def test_a_production_scenario_logs_no_secret_and_replies_no_internals(
     graph = failing_graph(failures)
     graph_server = await aiohttp_server(graph.app)
     graph_url = str(graph_server.make_url("/graph/v1.0")).rstrip("/")
-    ref: list[FakeTokenService] = []
-    token_service = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(token_service)
+    token_service = await serve_token_service(aiohttp_server)
     user_token = graph.user_token()
     with identity_provider(tmp_path) as idp:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(idp.ca_bundle))
