@@ -1,9 +1,9 @@
-"""Pydantic models for Graph `onlineMeetings/createOrGet`: the request and the meeting back."""
+"""Pydantic models for Graph onlineMeetings: createOrGet and update requests, the meeting back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,16 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 MeetingRole = Literal["attendee", "presenter", "producer", "coorganizer"]
+LobbyScope = Literal[
+    "organizer",
+    "organization",
+    "organizationAndFederated",
+    "organizationExcludingGuests",
+    "invited",
+    "everyone",
+]
+Presenters = Literal["everyone", "organization", "roleIsPresenter", "organizer"]
+ChatMode = Literal["enabled", "disabled", "limited"]
 
 
 class GraphModel(BaseModel):
@@ -113,6 +123,63 @@ class CreateOrGetRequest(GraphModel):
         return body
 
 
+class MeetingOptions(GraphModel):
+    """The meeting options MeetBot offers; None leaves one as it is. createOrGet ignores some
+    of them, so they are always set with a PATCH."""
+
+    lobby_bypass: LobbyScope | None = None
+    allowed_presenters: Presenters | None = None
+    record_automatically: bool | None = None
+    is_entry_exit_announced: bool | None = None
+    allow_meeting_chat: ChatMode | None = None
+
+    def to_graph_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.lobby_bypass is not None:
+            body["lobbyBypassSettings"] = {"scope": self.lobby_bypass}
+        if self.allowed_presenters is not None:
+            body["allowedPresenters"] = self.allowed_presenters
+        if self.record_automatically is not None:
+            body["recordAutomatically"] = self.record_automatically
+        if self.is_entry_exit_announced is not None:
+            body["isEntryExitAnnounced"] = self.is_entry_exit_announced
+        if self.allow_meeting_chat is not None:
+            body["allowMeetingChat"] = self.allow_meeting_chat
+        return body
+
+
+class MeetingUpdate(GraphModel):
+    """A PATCH of an onlineMeeting: only what changes. Start and end always go together, and
+    attendees as the whole new list (onlinemeeting-update)."""
+
+    subject: str | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    attendees: list[Attendee] | None = None
+    options: MeetingOptions | None = None
+
+    @model_validator(mode="after")
+    def _check_times(self) -> Self:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a new time needs both a start and an end")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("the end time must be after the start time")
+        return self
+
+    def to_graph_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.subject is not None:
+            body["subject"] = self.subject
+        if self.start is not None and self.end is not None:
+            body["startDateTime"] = to_graph_datetime(self.start)
+            body["endDateTime"] = to_graph_datetime(self.end)
+        if self.attendees is not None:
+            body["participants"] = {"attendees": [a.to_graph() for a in self.attendees]}
+        if self.options is not None:
+            body.update(self.options.to_graph_body())
+        return body
+
+
 # --- response --------------------------------------------------------------------------------
 
 
@@ -204,3 +271,28 @@ class OnlineMeeting(GraphModel):
     lobby_bypass_settings: LobbyBypassSettings | None = None
     allowed_presenters: str | None = None
     meeting_options_web_url: str | None = None
+    is_entry_exit_announced: bool | None = None
+    allow_meeting_chat: str | None = None
+    record_automatically: bool | None = None
+
+    def options(self) -> MeetingOptions:
+        """The options MeetBot offers, as Graph says they are (unknown values left out)."""
+        lobby = self.lobby_bypass_settings.scope if self.lobby_bypass_settings else None
+        return MeetingOptions.model_validate(
+            {
+                "lobby_bypass": lobby if lobby in _LOBBY_SCOPES else None,
+                "allowed_presenters": (
+                    self.allowed_presenters if self.allowed_presenters in _PRESENTERS else None
+                ),
+                "record_automatically": self.record_automatically,
+                "is_entry_exit_announced": self.is_entry_exit_announced,
+                "allow_meeting_chat": (
+                    self.allow_meeting_chat if self.allow_meeting_chat in _CHAT_MODES else None
+                ),
+            }
+        )
+
+
+_LOBBY_SCOPES = frozenset(get_args(LobbyScope))
+_PRESENTERS = frozenset(get_args(Presenters))
+_CHAT_MODES = frozenset(get_args(ChatMode))

@@ -1,4 +1,4 @@
-"""Microsoft Graph `onlineMeetings/createOrGet`: typed models, errors and an aiohttp client."""
+"""Microsoft Graph onlineMeetings: typed models, errors and an aiohttp client."""
 
 from bot.core.online_meeting import (
     Attendee,
@@ -6,8 +6,10 @@ from bot.core.online_meeting import (
     ChatInfo,
     CreateOrGetRequest,
     JoinMeetingIdSettings,
+    MeetingOptions,
     MeetingParticipantInfo,
     MeetingParticipants,
+    MeetingUpdate,
     OnlineMeeting,
 )
 from bot.graph.client import CreateOrGetResult, GraphClient, OnlineMeetingsApi, RetryPolicy
@@ -40,8 +42,10 @@ __all__ = [
     "GraphTimeoutError",
     "GraphUnavailableError",
     "JoinMeetingIdSettings",
+    "MeetingOptions",
     "MeetingParticipantInfo",
     "MeetingParticipants",
+    "MeetingUpdate",
     "OnlineMeeting",
     "OnlineMeetingsApi",
     "RetryPolicy",

@@ -1,4 +1,4 @@
-"""Graph `onlineMeetings/createOrGet` over the app's shared aiohttp session, with retries."""
+"""Graph onlineMeetings (createOrGet, get, PATCH, DELETE) over the app's session, with retries."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ from pydantic import ValidationError
 from yarl import URL
 
 from bot.core.fastjson import dumps
-from bot.core.online_meeting import CreateOrGetRequest, GraphModel, OnlineMeeting
+from bot.core.online_meeting import CreateOrGetRequest, GraphModel, MeetingUpdate, OnlineMeeting
 from bot.core.ports import DirectoryUser
 from bot.graph.errors import (
     GraphBadRequestError,
     GraphError,
     GraphInvalidResponseError,
+    GraphNotFoundError,
     GraphTimeoutError,
     GraphUnavailableError,
     error_from_response,
@@ -80,6 +81,20 @@ class OnlineMeetingsApi(Protocol):
         budget_s: float,
         user_object_id: str | None = None,
     ) -> CreateOrGetResult: ...
+
+    async def get(self, token: str, meeting_id: str, *, budget_s: float) -> OnlineMeeting:
+        """`GET /me/onlineMeetings/{id}`; `GraphNotFoundError` when it is gone."""
+        ...
+
+    async def update(
+        self, token: str, meeting_id: str, change: MeetingUpdate, *, budget_s: float
+    ) -> OnlineMeeting:
+        """`PATCH /me/onlineMeetings/{id}` with only what changes; the meeting after it."""
+        ...
+
+    async def delete(self, token: str, meeting_id: str, *, budget_s: float) -> None:
+        """`DELETE /me/onlineMeetings/{id}`; `GraphNotFoundError` when it was already gone."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +236,12 @@ class GraphClient:
         self,
         url: URL,
         token: str,
-        payload: bytes,
+        payload: bytes | None,
         client_request_id: str,
         attempt: int,
         *,
         time_left_s: float,
+        method: str = "POST",
     ) -> _Answer | _TransportFailure:
         attempt_timeout = max(0.001, min(time_left_s, self._retry.max_attempt_timeout_s))
         timeout = aiohttp.ClientTimeout(
@@ -236,17 +252,19 @@ class GraphClient:
         )
         headers = {
             "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
             "Accept": "application/json",
             "client-request-id": client_request_id,
             "return-client-request-id": "true",
         }
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
         if attempt > 1:
             headers["Retry-Attempt"] = str(attempt - 1)
         try:
             # The shared session may have been built with raise_for_status or redirects on:
             # this call decides both itself (a redirect must not carry the bearer token away).
-            async with self._session.post(
+            async with self._session.request(
+                method,
                 url,
                 data=payload,
                 headers=headers,
@@ -328,6 +346,106 @@ class GraphClient:
             attempts,
             elapsed_ms,
             _endpoint_for_log(url),
+        )
+
+    def meeting_url(self, meeting_id: str) -> URL:
+        if not meeting_id.strip():
+            raise ValueError("meeting_id must be a Graph onlineMeeting id")
+        return URL(f"{self._base_url}/me/onlineMeetings/{quote(meeting_id, safe='')}", encoded=True)
+
+    async def get(self, token: str, meeting_id: str, *, budget_s: float) -> OnlineMeeting:
+        answer = await self._retrying("GET", self.meeting_url(meeting_id), token, None, budget_s)
+        return self._meeting(answer)
+
+    async def update(
+        self, token: str, meeting_id: str, change: MeetingUpdate, *, budget_s: float
+    ) -> OnlineMeeting:
+        payload = dumps(change.to_graph_body())
+        url = self.meeting_url(meeting_id)
+        answer = await self._retrying("PATCH", url, token, payload, budget_s)
+        return self._meeting(answer)
+
+    async def delete(self, token: str, meeting_id: str, *, budget_s: float) -> None:
+        await self._retrying("DELETE", self.meeting_url(meeting_id), token, None, budget_s)
+
+    def _meeting(self, answer: _Answer) -> OnlineMeeting:
+        try:
+            return OnlineMeeting.model_validate_json(answer.body)
+        except ValidationError as exc:
+            raise GraphInvalidResponseError(
+                status=answer.status,
+                request_id=answer.headers.get("request-id"),
+                graph_message=f"unreadable onlineMeeting: {exc.error_count()} validation errors",
+            ) from exc
+
+    async def _retrying(
+        self, method: str, url: URL, token: str, payload: bytes | None, budget_s: float
+    ) -> _Answer:
+        """One call to a meeting, retried like createOrGet; its 2xx answer, or the error."""
+        if not token:
+            raise ValueError("an access token is required")
+        if not budget_s > 0:
+            raise ValueError("budget_s must be positive")
+        client_request_id = str(uuid.uuid4())
+        started = self._clock()
+        deadline = started + budget_s
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(
+                url,
+                token,
+                payload,
+                client_request_id,
+                attempt,
+                time_left_s=deadline - self._clock(),
+                method=method,
+            )
+            if isinstance(outcome, _Answer) and 200 <= outcome.status < 300:
+                self._log_meeting_call(method, outcome.status, outcome, client_request_id, attempt)
+                return outcome
+            if isinstance(outcome, _Answer):
+                error = error_from_response(
+                    status=outcome.status,
+                    headers=outcome.headers,
+                    body=outcome.body,
+                    sent_client_request_id=client_request_id,
+                    attempts=attempt,
+                )
+                # A retried DELETE whose first attempt deleted the meeting (its answer lost).
+                if method == "DELETE" and attempt > 1 and isinstance(error, GraphNotFoundError):
+                    self._log_meeting_call(
+                        method, outcome.status, outcome, client_request_id, attempt
+                    )
+                    return outcome
+                retryable = outcome.status in self._retry.retry_statuses
+            else:
+                error, retryable = outcome.error, outcome.retryable
+            delay = self._delay_before_retry(error, attempt, deadline) if retryable else None
+            if delay is None:
+                logger.warning(
+                    "graph %s onlineMeeting failed status=%s code=%s request-id=%s "
+                    "client-request-id=%s attempts=%d",
+                    method,
+                    error.status,
+                    error.code,
+                    error.request_id,
+                    client_request_id,
+                    attempt,
+                )
+                raise error
+            await self._sleep(delay)
+
+    def _log_meeting_call(
+        self, method: str, status: int, answer: _Answer, client_request_id: str, attempts: int
+    ) -> None:
+        logger.info(
+            "graph %s onlineMeeting status=%s request-id=%s client-request-id=%s attempts=%d",
+            method,
+            status,
+            answer.headers.get("request-id"),
+            client_request_id,
+            attempts,
         )
 
     async def user(self, token: str, object_id: str, *, budget_s: float) -> DirectoryUser | None:

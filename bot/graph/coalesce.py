@@ -9,7 +9,14 @@ from dataclasses import replace
 from functools import partial
 from typing import Generic, TypeVar
 
-from bot.graph import CreateOrGetRequest, CreateOrGetResult, GraphTimeoutError, OnlineMeetingsApi
+from bot.graph import (
+    CreateOrGetRequest,
+    CreateOrGetResult,
+    GraphTimeoutError,
+    MeetingUpdate,
+    OnlineMeeting,
+    OnlineMeetingsApi,
+)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -110,3 +117,16 @@ class CoalescingMeetingsApi:
             # Only a joining caller can time out here: the first one's call has its own budget.
             raise GraphTimeoutError(graph_message="an identical request is still running") from None
         return replace(result, created=False) if joined else result
+
+    # Changes pass through: two clicks with different values are ordered by the use case's
+    # eTag on the meeting's record, not merged here.
+    async def get(self, token: str, meeting_id: str, *, budget_s: float) -> OnlineMeeting:
+        return await self._inner.get(token, meeting_id, budget_s=budget_s)
+
+    async def update(
+        self, token: str, meeting_id: str, change: MeetingUpdate, *, budget_s: float
+    ) -> OnlineMeeting:
+        return await self._inner.update(token, meeting_id, change, budget_s=budget_s)
+
+    async def delete(self, token: str, meeting_id: str, *, budget_s: float) -> None:
+        await self._inner.delete(token, meeting_id, budget_s=budget_s)

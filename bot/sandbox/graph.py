@@ -1,4 +1,4 @@
-"""Embedded Graph sandbox: `onlineMeetings/createOrGet` as Graph documents it, for local mode."""
+"""Embedded Graph sandbox: createOrGet, GET, PATCH and DELETE of onlineMeetings, as documented."""
 
 from __future__ import annotations
 
@@ -80,6 +80,35 @@ _WRITABLE_PROPERTIES = frozenset(
     }
 )
 _BETA_ONLY_PROPERTIES = frozenset({"chatInfo"})
+# What `PATCH /me/onlineMeetings/{id}` may change (onlinemeeting-update's request body).
+_UPDATABLE_PROPERTIES = frozenset(
+    {
+        "startDateTime",
+        "endDateTime",
+        "subject",
+        "participants",
+        "isEntryExitAnnounced",
+        "lobbyBypassSettings",
+        "allowedPresenters",
+        "allowMeetingChat",
+        "allowTeamworkReactions",
+        "allowAttendeeToEnableCamera",
+        "allowAttendeeToEnableMic",
+        "recordAutomatically",
+    }
+)
+_LOBBY_SCOPES = frozenset(
+    {
+        "organizer",
+        "organization",
+        "organizationAndFederated",
+        "everyone",
+        "invited",
+        "organizationExcludingGuests",
+    }
+)
+_PRESENTERS = frozenset({"everyone", "organization", "roleIsPresenter", "organizer"})
+_CHAT_MODES = frozenset({"enabled", "disabled", "limited"})
 
 
 class SandboxStorage(Protocol):
@@ -364,14 +393,20 @@ def build_meeting(
     created_at: datetime,
     audio_conferencing: bool,
     names: Mapping[str, str] | None = None,
+    generation: int = 0,
 ) -> dict[str, Any]:
     """A realistic onlineMeeting. Ids, URL and passcode depend only on (tenant, organizer,
     externalId), so racing creates of one identity - even in two processes - agree. `names`:
-    display names by UPN of the people the directory knows, shown on the attendees."""
+    display names by UPN of the people the directory knows, shown on the attendees.
+    `generation` counts the meetings of this identity deleted before: a new one after a
+    delete is another meeting, with its own ids and link."""
     names = names or {}
     tenant = organizer.tenant_id.lower()
     oid = organizer.object_id.lower()
-    seed = hashlib.sha256(f"{tenant}\x1f{oid}\x1f{asked.external_id}".encode()).digest()
+    identity = f"{tenant}\x1f{oid}\x1f{asked.external_id}"
+    if generation:
+        identity += f"\x1f{generation}"
+    seed = hashlib.sha256(identity.encode()).digest()
     tenant_seed = hashlib.sha256(f"tenant\x1f{tenant}".encode()).digest()
 
     meeting_guid = str(_derived_guid(seed, "meeting"))
@@ -785,12 +820,15 @@ class _GraphSandbox:
             meeting = stored.get("meeting") if isinstance(stored, dict) else None
             if isinstance(meeting, dict):
                 return meeting, False
+            # Deleted before: createOrGet makes a new meeting for the same externalId.
+            deleted = int(stored.get("deleted") or 0) if isinstance(stored, dict) else 0
             meeting = build_meeting(
                 organizer,
                 asked,
                 created_at=self._clock(),
                 audio_conferencing=(organizer.object_id.lower() not in self._no_audio_conferencing),
-                names={p.upn.lower(): p.display_name for p in self._directory.values()},
+                names=self._names(),
+                generation=deleted,
             )
             await self._storage.write(
                 {
@@ -800,11 +838,151 @@ class _GraphSandbox:
                         "organizerId": organizer.object_id,
                         "externalId": asked.external_id,
                         "meeting": meeting,
-                    }
+                        "deleted": deleted,
+                    },
+                    _id_key(meeting["id"]): {"schema": 1, "key": key},
                 }
             )
             logger.info("graph sandbox created meeting key=%s", key)
             return meeting, True
+
+    def _names(self) -> dict[str, str]:
+        return {p.upn.lower(): p.display_name for p in self._directory.values()}
+
+    async def _stored(
+        self, organizer: _Organizer, meeting_id: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The organizer's live meeting with this id, and its storage key; None for a meeting
+        that does not exist, was deleted, or is someone else's (Graph answers 404 to all)."""
+        index = (await self._storage.read([_id_key(meeting_id)])).get(_id_key(meeting_id))
+        key = index.get("key") if isinstance(index, dict) else None
+        if not isinstance(key, str):
+            return None
+        stored = (await self._storage.read([key])).get(key)
+        if not isinstance(stored, dict) or not isinstance(stored.get("meeting"), dict):
+            return None
+        same_tenant = str(stored.get("tenantId")).lower() == organizer.tenant_id.lower()
+        same_organizer = str(stored.get("organizerId")).lower() == organizer.object_id.lower()
+        if not (same_tenant and same_organizer):
+            return None
+        return key, stored
+
+    async def meeting(self, request: web.Request) -> web.StreamResponse:
+        """`GET`, `PATCH` and `DELETE /me/onlineMeetings/{meetingId}`: only the organizer's own
+        meetings; 404 for any other, and for one deleted."""
+        if request.match_info["meeting_id"] == "createOrGet":
+            raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+        fault = self._faults.take(ROUTE_ME) if self._faults is not None else None
+        if fault is not None:
+            if fault.delay_s > 0:
+                await asyncio.sleep(fault.delay_s)
+            if not fault.after_processing and (response := self._fault_answer(request, fault)):
+                return response
+        answer = await self._meeting(request)
+        if fault is not None and (response := self._fault_answer(request, fault)):
+            return response
+        return answer
+
+    async def _meeting(self, request: web.Request) -> web.StreamResponse:
+        identity = self._authenticate(request)
+        organizer = self._organizer(identity, None)
+        meeting_id = request.match_info["meeting_id"]
+        document: Any = None
+        if request.method == "PATCH":
+            try:
+                document = json.loads(await request.read())
+            except ValueError:
+                raise _bad_request(_UNREADABLE_PAYLOAD) from None
+            if request.content_type != "application/json":
+                raise _bad_request(_UNREADABLE_PAYLOAD)
+        lock_key = storage_key(organizer.tenant_id, organizer.object_id, meeting_id)
+        async with self._locks.hold(lock_key):
+            found = await self._stored(organizer, meeting_id)
+            if found is None:
+                raise _GraphFailure(
+                    404, "NotFound", "The specified meeting was not found for this user."
+                )
+            key, stored = found
+            meeting: dict[str, Any] = stored["meeting"]
+            if request.method == "DELETE":
+                tombstone = {**stored, "deleted": int(stored.get("deleted") or 0) + 1}
+                del tombstone["meeting"]
+                await self._storage.write({key: tombstone, _id_key(meeting_id): {"schema": 1}})
+                logger.info("graph sandbox deleted meeting key=%s", key)
+                return web.Response(status=204)
+            if request.method == "PATCH":
+                meeting = _patched(meeting, document, self._names())
+                await self._storage.write({key: {**stored, "meeting": meeting}})
+                logger.info("graph sandbox updated meeting key=%s", key)
+        version = request.match_info["version"]
+        answer = {
+            "@odata.context": (
+                f"https://graph.microsoft.com/{version}/$metadata#users('{organizer.object_id}')"
+                "/onlineMeetings/$entity"
+            ),
+            **meeting,
+        }
+        return _json_response(answer, status=200)
+
+
+def _id_key(meeting_id: str) -> str:
+    return f"{STORAGE_PREFIX}/ids/{hashlib.sha256(meeting_id.encode()).hexdigest()}"
+
+
+def _patched(meeting: dict[str, Any], document: Any, names: Mapping[str, str]) -> dict[str, Any]:
+    """`meeting` with the properties `document` gives, and only those (onlinemeeting-update):
+    start and end only together, attendees only as the whole new list."""
+    if not isinstance(document, dict):
+        raise _bad_request("Unable to read JSON request payload: an object is required.")
+    for name in document:
+        if name not in _UPDATABLE_PROPERTIES:
+            raise _bad_request(f"The property '{name}' cannot be updated on an onlineMeeting.")
+    changed = dict(meeting)
+    if ("startDateTime" in document) != ("endDateTime" in document):
+        raise _bad_request("Both startDateTime and endDateTime are required to change the time.")
+    if "startDateTime" in document:
+        start = _parse_graph_datetime("startDateTime", document["startDateTime"])
+        end = _parse_graph_datetime("endDateTime", document["endDateTime"])
+        if start is None or end is None or end <= start:
+            raise _bad_request("1026: An error has occurred. (endDateTime is not after start)")
+        changed["startDateTime"] = graph_datetime(start)
+        changed["endDateTime"] = graph_datetime(end)
+        changed["expiryDateTime"] = graph_datetime(end + timedelta(days=60))
+    if "subject" in document:
+        if not isinstance(document["subject"], str):
+            raise _bad_request("The subject property must be a string.")
+        changed["subject"] = document["subject"]
+    if "participants" in document:
+        attendees = _parse_attendees(document["participants"])
+        user = meeting["participants"]["organizer"]["identity"]["user"]
+        changed["participants"] = {
+            **meeting["participants"],
+            "attendees": [_attendee_echo(a, user["tenantId"], names) for a in attendees],
+        }
+    if "lobbyBypassSettings" in document:
+        lobby = document["lobbyBypassSettings"]
+        if not isinstance(lobby, dict):
+            raise _bad_request("The lobbyBypassSettings property must be an object.")
+        if "scope" in lobby and lobby["scope"] not in _LOBBY_SCOPES:
+            raise _bad_request(f"Requested value '{lobby['scope']}' was not found (scope).")
+        changed["lobbyBypassSettings"] = {**(meeting.get("lobbyBypassSettings") or {}), **lobby}
+    for name, allowed in (("allowedPresenters", _PRESENTERS), ("allowMeetingChat", _CHAT_MODES)):
+        if name in document:
+            if document[name] not in allowed:
+                raise _bad_request(f"Requested value '{document[name]}' was not found ({name}).")
+            changed[name] = document[name]
+    for name in (
+        "isEntryExitAnnounced",
+        "recordAutomatically",
+        "allowTeamworkReactions",
+        "allowAttendeeToEnableCamera",
+        "allowAttendeeToEnableMic",
+    ):
+        if name in document:
+            if not isinstance(document[name], bool):
+                raise _bad_request(f"The {name} property must be a boolean.")
+            changed[name] = document[name]
+    return changed
 
 
 def create_graph_sandbox(
@@ -842,4 +1020,8 @@ def create_graph_sandbox(
         name=ROUTE_USERS,
     )
     app.router.add_get(f"/{version}/users/{{user_id}}", sandbox.user)
+    meeting = f"/{version}/me/onlineMeetings/{{meeting_id}}"
+    app.router.add_get(meeting, sandbox.meeting)
+    app.router.add_patch(meeting, sandbox.meeting)
+    app.router.add_delete(meeting, sandbox.meeting)
     return app
