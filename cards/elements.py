@@ -137,6 +137,14 @@ class ActionExecute(CardPart):
     fallback: ActionSubmit | None = None
 
 
+class Refresh(CardPart):
+    """Universal Actions: the listed users' clients run `action` when they show the card, and
+    each sees the card the bot answers with (everyone else sees the card as sent)."""
+
+    action: ActionExecute
+    user_ids: list[str] | None = None
+
+
 class ActionShowCard(CardPart):
     type: Literal["Action.ShowCard"] = "Action.ShowCard"
     title: str
@@ -165,6 +173,7 @@ class AdaptiveCard(CardPart):
     version: str = CARD_VERSION
     body: list[AnyElement] = Field(default_factory=list)
     actions: list[AnyAction] | None = None
+    refresh: Refresh | None = None
     msteams: JsonObject | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -218,6 +218,10 @@ def meeting_form_card(
     for_task_module: bool = False,
     people: Sequence[tuple[str, str]] = (),
     zone_name: str | None = None,
+    heading: str = "New Teams meeting",
+    submit_title: str = "Create meeting",
+    submit_data: Mapping[str, JsonValue] | None = None,
+    extra: Sequence[FormElement] = (),
 ) -> dict[str, Any]:
     """The meeting form, filled with `values` and showing `errors` (field id → message).
 
@@ -225,6 +229,8 @@ def meeting_form_card(
     id) pairs naming the ids pre-selected in `values.attendees`; `zone_name` is shown next to the
     start time. In a task module the submit is a plain Action.Submit (it arrives as
     composeExtension/submitAction); elsewhere Action.Execute, falling back to Action.Submit.
+    `submit_data` (its `meetbot` is the verb) makes it another form, such as Reschedule's;
+    `extra` are more inputs under the rest.
     """
     values = values or FormValues(date=today.isoformat())
     errors = errors or {}
@@ -235,7 +241,7 @@ def meeting_form_card(
     body += [_error(None, text) for field, text in errors.items() if field not in FIELDS]
     body.append(
         TextBlock(
-            text="New Teams meeting",
+            text=plain(heading),
             size="large",
             weight="bolder",
             style="heading",
@@ -248,14 +254,15 @@ def meeting_form_card(
         body.append(element)
         if name in errors:
             body.append(_error(name, errors[name]))
-    data: dict[str, JsonValue] = dict(CREATE_MEETING_DATA)
-    submit = ActionSubmit(title="Create meeting", data=data, style="positive")
+    body += list(extra)
+    data: dict[str, JsonValue] = dict(submit_data or CREATE_MEETING_DATA)
+    submit = ActionSubmit(title=submit_title, data=data, style="positive")
     action: Action = (
         submit
         if for_task_module
         else ActionExecute(
-            title="Create meeting",
-            verb=CREATE_MEETING_VERB,
+            title=submit_title,
+            verb=str(data["meetbot"]),
             data=data,
             style="positive",
             fallback=submit,

@@ -1,4 +1,4 @@
-"""The meeting card (join, IDs, dial-in, add to calendar) and the card for what went wrong."""
+"""The meeting card (join, IDs, dial-in, calendar, organizer's controls) and the error card."""
 
 from __future__ import annotations
 
@@ -7,17 +7,23 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.online_meeting import OnlineMeeting
+from pydantic import JsonValue
+
+from bot.core.managed import CANCEL, OPTIONS, REFRESH, RESCHEDULE
+from bot.core.online_meeting import MeetingOptions, OnlineMeeting
 from bot.core.parse_facts import format_clock
 from cards.elements import (
     Action,
+    ActionExecute,
     ActionOpenUrl,
+    ActionSet,
     ActionShowCard,
     ActionSubmit,
     AdaptiveCard,
     Element,
     Fact,
     FactSet,
+    Refresh,
     Spacing,
     TextBlock,
     plain,
@@ -40,6 +46,15 @@ class MeetingView:
     outlook_url: str | None = None
     ics_url: str | None = None
     extra_facts: tuple[Fact, ...] = field(default=())
+    # Instead of "Meeting created" / "Already scheduled": "Moved to …", "Options saved".
+    headline: str | None = None
+    cancelled: bool = False
+    # The meeting's card actions carry this (its externalId): with `controls`, its organizer's
+    # Reschedule, Cancel meeting and Options; with `refresh_user_ids`, Teams asks for their view.
+    manage_data: dict[str, JsonValue] | None = None
+    controls: bool = False
+    refresh_user_ids: tuple[str, ...] = ()
+    options: MeetingOptions | None = None
 
 
 def when_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
@@ -119,9 +134,11 @@ def _invitation_lines(text: str) -> list[Element]:
 
 
 def meeting_card(view: MeetingView) -> dict[str, Any]:
+    if view.cancelled:
+        return cancelled_card(view)
     meeting = view.meeting
     when = when_text(view.start, view.end, view.zone)
-    status = "Meeting created" if view.created else "Already scheduled"
+    status = view.headline or ("Meeting created" if view.created else "Already scheduled")
     body: list[Element] = [
         TextBlock(text=status, color="good" if view.created else "accent", weight="bolder"),
         TextBlock(text=plain(view.subject), size="large", weight="bolder", spacing="none"),
@@ -142,6 +159,7 @@ def meeting_card(view: MeetingView) -> dict[str, Any]:
         if ids.passcode:
             facts.append(Fact(title="Passcode", value=ids.passcode))
     facts += list(view.extra_facts)
+    facts += options_facts(view.options)
     if facts:
         body.append(FactSet(facts=facts, spacing="medium"))
     body += _dial_in(view)
@@ -185,6 +203,115 @@ def meeting_card(view: MeetingView) -> dict[str, Any]:
     audio = meeting.audio_conferencing
     if audio and audio.dialin_url:
         actions.append(ActionOpenUrl(title="Find a local number", url=audio.dialin_url))
+    if view.controls and view.manage_data is not None:
+        body.append(ActionSet(actions=controls(view.manage_data), spacing="medium"))
+    return AdaptiveCard(body=body, actions=actions, refresh=_refresh(view)).to_dict()
+
+
+def execute(title: str, verb: str, data: dict[str, JsonValue], **style: Any) -> ActionExecute:
+    """Universal Actions, with the Action.Submit fallback for Web Chat and the Emulator."""
+    payload: dict[str, JsonValue] = {**data, "meetbot": verb}
+    return ActionExecute(
+        title=title,
+        verb=verb,
+        data=payload,
+        fallback=ActionSubmit(title=title, data=payload, **style),
+        **style,
+    )
+
+
+def controls(data: dict[str, JsonValue]) -> list[Action]:
+    """The organizer's buttons on a meeting."""
+    return [
+        execute("Reschedule", RESCHEDULE, data),
+        execute("Cancel meeting", CANCEL, data, style="destructive"),
+        execute("Options", OPTIONS, data),
+    ]
+
+
+def _refresh(view: MeetingView) -> Refresh | None:
+    if not view.refresh_user_ids or view.manage_data is None:
+        return None
+    action = ActionExecute(
+        title="Refresh", verb=REFRESH, data={**view.manage_data, "meetbot": REFRESH}
+    )
+    return Refresh(action=action, user_ids=list(view.refresh_user_ids))
+
+
+LOBBY_LABELS = {
+    "organizer": "Only me",
+    "organization": "People in my organization",
+    "organizationAndFederated": "People in my organization and trusted organizations",
+    "organizationExcludingGuests": "People in my organization, not guests",
+    "invited": "People I invited",
+    "everyone": "Everyone",
+}
+PRESENTER_LABELS = {
+    "everyone": "Everyone",
+    "organization": "People in my organization",
+    "roleIsPresenter": "Specific people (presenters)",
+    "organizer": "Only me",
+}
+CHAT_LABELS = {"enabled": "On", "disabled": "Off", "limited": "During the meeting only"}
+
+
+def options_facts(options: MeetingOptions | None) -> list[Fact]:
+    """The options that were set, as the card shows them."""
+    if options is None:
+        return []
+    facts = []
+    if options.lobby_bypass:
+        facts.append(Fact(title="Who bypasses the lobby", value=LOBBY_LABELS[options.lobby_bypass]))
+    if options.allowed_presenters:
+        facts.append(
+            Fact(title="Who can present", value=PRESENTER_LABELS[options.allowed_presenters])
+        )
+    if options.record_automatically is not None:
+        facts.append(
+            Fact(
+                title="Record automatically", value="Yes" if options.record_automatically else "No"
+            )
+        )
+    if options.is_entry_exit_announced is not None:
+        facts.append(
+            Fact(
+                title="Announce when people join",
+                value="Yes" if options.is_entry_exit_announced else "No",
+            )
+        )
+    if options.allow_meeting_chat:
+        facts.append(Fact(title="Meeting chat", value=CHAT_LABELS[options.allow_meeting_chat]))
+    return facts
+
+
+def cancelled_card(view: MeetingView) -> dict[str, Any]:
+    """A cancelled meeting: no Join, no dial-in; the .ics that removes it from calendars."""
+    body: list[Element] = [
+        TextBlock(text=view.headline or "Cancelled", color="attention", weight="bolder"),
+        TextBlock(text=plain(view.subject), size="large", weight="bolder", spacing="none"),
+        TextBlock(
+            text="Was " + when_text(view.start, view.end, view.zone),
+            spacing="small",
+            is_subtle=True,
+        ),
+    ]
+    body += [TextBlock(text=plain(note), color="warning", size="small") for note in view.notes]
+    if view.organizer:
+        body.append(FactSet(facts=[Fact(title="Organizer", value=plain(view.organizer))]))
+    body.append(
+        TextBlock(
+            text="This meeting was cancelled: its join link no longer works. If you added it "
+            "to your calendar, the cancellation below removes it.",
+            is_subtle=True,
+            size="small",
+            spacing="medium",
+        )
+    )
+    actions: list[Action] | None = (
+        [ActionOpenUrl(title="Download cancellation (.ics)", url=view.ics_url)]
+        if view.ics_url
+        else None
+    )
     return AdaptiveCard(body=body, actions=actions).to_dict()
 
 

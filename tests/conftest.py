@@ -27,6 +27,8 @@ class Received:
     headers: dict[str, str]
     body: dict[str, Any] | None
     peer: tuple[str, int]
+    # The id the channel gave the message (a card's id, to act on it); None when it failed.
+    reply_id: str | None = None
 
 
 @dataclass
@@ -67,7 +69,8 @@ def _channel_app(channel_ref: list[FakeChannel]) -> web.Application:
         )
         if channel.fail_with:
             return web.json_response({"error": {"code": "x"}}, status=channel.fail_with.pop(0))
-        return web.json_response({"id": f"reply-{next(_ids)}"})
+        channel.received[-1].reply_id = f"reply-{next(_ids)}"
+        return web.json_response({"id": channel.received[-1].reply_id})
 
     async def member(request: web.Request) -> web.Response:
         """Teams answers a member lookup only for members of that conversation."""

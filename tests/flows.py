@@ -17,7 +17,13 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.sandbox.graph import RECEIVED, DirectoryPerson, FaultInjector, create_graph_sandbox
+from bot.sandbox.graph import (
+    RECEIVED,
+    DirectoryPerson,
+    FaultInjector,
+    ReceivedRequest,
+    create_graph_sandbox,
+)
 from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from bot.settings import Settings
 from bot.storage import StrictMemoryStorage
@@ -249,6 +255,11 @@ def sandbox_token(key: bytes, *, lifetime_s: int = 3600, upn: str = "megan@conto
     return SandboxTokens(key).issue(identity, lifetime_s=lifetime_s)
 
 
+def _created(received: ReceivedRequest) -> bool:
+    """A createOrGet call (not a GET, PATCH or DELETE of a meeting)."""
+    return received.method == "POST" and isinstance(received.json, dict)
+
+
 class GraphFake:
     """The Graph sandbox on its own loopback server, with its own signing key."""
 
@@ -271,11 +282,11 @@ class GraphFake:
 
     def external_ids(self) -> set[str]:
         """Distinct meetings asked for: createOrGet makes at most one per externalId."""
-        return {r.json["externalId"] for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)}
+        return {r.json["externalId"] for r in self.sandbox[RECEIVED] if _created(r)}
 
     def bodies(self) -> list[dict[str, Any]]:
         """The createOrGet bodies received, in order."""
-        return [r.json for r in self.sandbox[RECEIVED] if isinstance(r.json, dict)]
+        return [r.json for r in self.sandbox[RECEIVED] if _created(r)]
 
     def user_token(self, scopes: frozenset[str] = frozenset({"OnlineMeetings.ReadWrite"})) -> str:
         identity = SandboxIdentity(

@@ -39,6 +39,10 @@ class CalendarEvent(BaseModel):
     dialin_url: str | None = None
     organizer_name: str | None = None
     organizer_email: str | None = None
+    # RFC 5546: a changed event keeps its UID with a higher SEQUENCE; a cancelled one is
+    # sent with METHOD:CANCEL so calendars that imported it remove it.
+    sequence: int = 0
+    cancelled: bool = False
 
 
 def description(event: CalendarEvent) -> str:
@@ -171,9 +175,11 @@ def ics(event: CalendarEvent, now: datetime) -> str:
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//MeetBot//Teams meetings//EN",
-        "METHOD:PUBLISH",
+        "METHOD:CANCEL" if event.cancelled else "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:{_ics_text(event.uid)}@meetbot",
+        f"SEQUENCE:{event.sequence}",
+        *(["STATUS:CANCELLED"] if event.cancelled else []),
         f"DTSTAMP:{stamp(now)}",
         f"DTSTART:{stamp(event.start)}",
         f"DTEND:{stamp(event.end)}",

@@ -11,6 +11,7 @@ class CommandName(StrEnum):
     MEET = "meet"
     LIST = "list"
     SIGNOUT = "signout"
+    CANCEL = "cancel"
     HELP = "help"
     UNKNOWN = "unknown"
 
@@ -24,6 +25,7 @@ _ALIASES: dict[str, CommandName] = {
     "logout": CommandName.SIGNOUT,
     "sign-out": CommandName.SIGNOUT,
     "log-out": CommandName.SIGNOUT,
+    "cancel": CommandName.CANCEL,
     "help": CommandName.HELP,
     "?": CommandName.HELP,
     "hi": CommandName.HELP,

@@ -24,6 +24,14 @@ def with_meeting(ledger: Ledger | None, entry: dict[str, Any]) -> Ledger:
     return {"meetings": recent[:SHOWN], "older": older[: REMEMBERED - SHOWN]}
 
 
+def with_changed(ledger: Ledger | None, external_id: str, change: dict[str, Any]) -> Ledger:
+    """`ledger` with the meeting `external_id` changed in place (moved, cancelled); unchanged
+    when it is not one of the newest, whose entries are kept whole."""
+    recent, older = _parts(ledger)
+    recent = [{**m, **change} if m.get("externalId") == external_id else m for m in recent]
+    return {"meetings": recent, "older": older}
+
+
 def holds(ledger: Ledger | None, external_id: str) -> bool:
     """Whether one of the conversation's `REMEMBERED` newest meetings has this externalId."""
     recent, older = _parts(ledger)

@@ -95,6 +95,8 @@ class MeetingRequest(BaseModel):
     start: UtcMinute
     end: UtcMinute
     attendees: tuple[Attendee, ...] = Field(default=(), max_length=MAX_ATTENDEES)
+    # Asking again for a meeting that was cancelled: each renewal is a new meeting.
+    renewal: int = Field(default=0, ge=0, le=1000)
 
     @field_validator("subject", mode="before")
     @classmethod
@@ -132,6 +134,7 @@ class MeetingRequest(BaseModel):
                 normalise_subject(self.subject),
                 self.start.strftime("%Y-%m-%dT%H:%MZ"),
                 self.end.strftime("%Y-%m-%dT%H:%MZ"),
+                *([self.renewal] if self.renewal else []),
             ],
             ensure_ascii=False,
             separators=(",", ":"),

@@ -36,6 +36,7 @@ from bot.teams.handler import MeetBot, on_turn_error
 from bot.teams.redelivery import Deliveries, activity_key
 from bot.teams.turns import Turns
 from bot.usecases.forms import FormFlows
+from bot.usecases.manage import ManageMeetings
 from bot.usecases.meetings import Meetings
 from bot.usecases.tasks import BackgroundTasks
 
@@ -189,8 +190,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     obo = OboTokens.from_settings(settings) if settings.auth_mode == "obo" else None
     signin = SignIn(records, settings.connection_name, sso=obo)
     graph = GraphClient(session, settings.resolved_graph_base_url)
+    coalescing = CoalescingMeetingsApi(graph)
     meetings = Meetings(
-        CoalescingMeetingsApi(graph),
+        coalescing,
         signin,
         records,
         calendar,
@@ -204,7 +206,19 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         session=session,
         storage=storage,
         adapter=adapter,
-        bot=MeetBot(turns, meetings, FormFlows(meetings, signin)),
+        bot=MeetBot(
+            turns,
+            meetings,
+            FormFlows(meetings, signin),
+            ManageMeetings(
+                meetings,
+                coalescing,
+                signin,
+                records,
+                calendar,
+                stand_ins=settings.local_mode and not settings.graph_base_url,
+            ),
+        ),
         tasks=tasks,
         calendar=calendar,
         deliveries=Deliveries(records),

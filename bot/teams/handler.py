@@ -12,9 +12,11 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 
 from bot.core.commands import Command, CommandName, parse_command
+from bot.core.managed import CREATE_AGAIN, MANAGE_ACTIONS
 from bot.core.ports import Message, Turn
 from bot.teams.turns import Turns, invoke_response
 from bot.usecases.forms import FORM_ACTION, FormFlows
+from bot.usecases.manage import ManageMeetings
 from bot.usecases.meetings import RETRY_ACTION, Meetings, is_magic_code
 from cards.elements import plain
 from cards.help import HELP_ACTION, NEW_MEETING_ACTION, help_card, welcome_card
@@ -34,11 +36,13 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
         turns: Turns,
         meetings: Meetings | None = None,
         forms: FormFlows | None = None,
+        manage: ManageMeetings | None = None,
     ) -> None:
         super().__init__()
         self._turns = turns
         self._meetings = meetings
         self._forms = forms
+        self._manage = manage
         self._commands: dict[CommandName, CommandHandler] = {
             CommandName.HELP: self._help,
             CommandName.UNKNOWN: self._unknown,
@@ -47,6 +51,8 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
             self._commands[CommandName.MEET] = self._meet
             self._commands[CommandName.LIST] = meetings.on_list
             self._commands[CommandName.SIGNOUT] = meetings.on_signout
+        if manage is not None:
+            self._commands[CommandName.CANCEL] = manage.on_cancel
 
     def register(self, name: CommandName, handler: CommandHandler) -> None:
         """Later capabilities plug their command in here."""
@@ -87,6 +93,8 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
             await self._meetings.on_retry(turn, value)
         elif action == FORM_ACTION and self._forms is not None:
             await self._forms.on_submit(turn, value)
+        elif action in (*MANAGE_ACTIONS, CREATE_AGAIN) and self._manage is not None:
+            await self._manage.on_submit(turn, str(action), value)
         else:
             await turn.conversation.send(
                 Message(
@@ -107,6 +115,13 @@ class MeetBot(TeamsActivityHandler):  # type: ignore[misc]
                 return invoke_response(await self._meetings.on_verify_state(turn, value))
             if name == "signin/tokenExchange":
                 return invoke_response(await self._meetings.on_token_exchange(turn, value))
+        if self._manage is not None and name == "adaptiveCard/action":
+            action = value.get("action") if isinstance(value, dict) else None
+            verb = action.get("verb") if isinstance(action, dict) else None
+            data = action.get("data") if isinstance(action, dict) else None
+            if verb in (*MANAGE_ACTIONS, CREATE_AGAIN):
+                data = data if isinstance(data, dict) else {}
+                return invoke_response(await self._manage.on_execute(turn, str(verb), data))
         if self._forms is not None:
             if name == "adaptiveCard/action":
                 answer = await self._forms.on_execute(turn, value)

@@ -262,6 +262,7 @@ class FormFlows:
         if isinstance(answer, Prompted):
             message = SIGN_IN_FIRST if answer.kept else SIGN_IN_NOT_KEPT
             return _replace_card(self._form(turn, form_values(data), message=message))
+        await self._meetings.remember_card(answer, form_id)
         return _replace_card(answer)
 
     async def on_submit(self, turn: Turn, value: Mapping[str, Any]) -> None:

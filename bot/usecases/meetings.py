@@ -22,6 +22,7 @@ from bot.core.calendar import CalendarEvent, CalendarFiles, outlook_link
 from bot.core.commands import Command
 from bot.core.ledger import Ledger, holds, shown, with_meeting
 from bot.core.limits import RateLimiter, meetings_limit_message
+from bot.core.managed import CREATE_AGAIN, ManagedMeeting, managed_key
 from bot.core.online_meeting import OnlineMeeting
 from bot.core.parse import ParseError, Unsure, parse_meeting
 from bot.core.ports import Directory, InvokeAnswer, Message, Origin, RecordStore, Turn
@@ -39,7 +40,14 @@ from bot.usecases.busy import typing_while_slow
 from bot.usecases.people import name_from_directory
 from cards.form import meeting_form_card
 from cards.lists import meeting_list_card
-from cards.meeting import MeetingView, meeting_card, problem_card, signin_unavailable_card
+from cards.manage import cancelled_before_card
+from cards.meeting import (
+    MeetingView,
+    meeting_card,
+    problem_card,
+    signin_unavailable_card,
+    when_text,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -156,6 +164,7 @@ class Meetings:
         # Local mode: the sandbox's meetings have join and dial-in links that lead nowhere.
         self._stand_ins = stand_ins
         self._signin = signin
+        self._records = records
         self._ledger = ConversationLedger(records)
         self._calendar = calendar
         self._default_zone = default_zone
@@ -164,6 +173,10 @@ class Meetings:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    @property
+    def ledger(self) -> ConversationLedger:
+        return self._ledger
 
     def zone(self, origin: Origin) -> ZoneInfo:
         return user_zone(origin, self._default_zone)
@@ -260,7 +273,8 @@ class Meetings:
         if outcome.card is None:
             await self.ask_to_sign_in(turn, request, notes)
             return
-        await turn.conversation.send(Message.of_card(outcome.card))
+        sent = await turn.conversation.send(Message.of_card(outcome.card))
+        await self.remember_card(outcome.card, sent)
 
     async def outcome(
         self,
@@ -282,6 +296,9 @@ class Meetings:
         """
         external_id = request.external_id
         key = ledger_key(turn.origin)
+        cancelled = await self._cancelled_before(request, self.zone(turn.origin))
+        if cancelled is not None:
+            return Outcome(cancelled)
         rate_key: str | None = None
         if self._rate is not None:
             rate_key = f"{request.tenant_id}/{request.organizer_id}"
@@ -336,7 +353,90 @@ class Meetings:
                 "a meeting was not added to its conversation's list: %s", type(error).__name__
             )
             view = replace(view, notes=(*view.notes, NOT_LISTED_NOTE))
+        view = await self._managed(turn.origin, request, result, view, key)
         return Outcome(meeting_card(view))
+
+    async def _cancelled_before(
+        self, request: MeetingRequest, zone: ZoneInfo
+    ) -> dict[str, Any] | None:
+        """The card saying its organizer cancelled this meeting (None when they did not, or
+        the store cannot say): asking again must not silently bring it back."""
+        try:
+            stored, _etag = await self._records.get(managed_key(request.external_id))
+        except Exception as error:
+            _log.warning("could not read a meeting's record: %s", type(error).__name__)
+            return None
+        if not stored or stored.get("status") != "cancelled":
+            return None
+        again = {**_retry_data(request), "renewal": request.renewal + 1}
+        again["meetbot"] = CREATE_AGAIN
+        return cancelled_before_card(
+            request.subject, when_text(request.start, request.end, zone), again
+        )
+
+    async def _managed(
+        self,
+        origin: Origin,
+        request: MeetingRequest,
+        result: CreateOrGetResult,
+        view: MeetingView,
+        key: str,
+    ) -> MeetingView:
+        """Keep the meeting's record (what its organizer's controls change) current with
+        Graph's answer, and give the card those controls: on the card itself in a personal chat,
+        through Teams' per-user refresh elsewhere."""
+        record = ManagedMeeting(
+            external_id=request.external_id,
+            meeting=result.meeting.model_dump(mode="json", by_alias=True),
+            organizer_id=origin.organizer_id,
+            organizer_user_id=origin.user_id,
+            organizer_name=view.organizer,
+            ledger_key=key,
+            subject=view.subject,
+            start=view.start,
+            end=view.end,
+            attendees=request.attendees,
+        )
+
+        def kept(stored: dict[str, Any] | None) -> dict[str, Any]:
+            if not stored:
+                return record.model_dump(mode="json")
+            # Asked again: Graph's meeting as it is now, what the organizer changed kept.
+            return {
+                **stored,
+                "meeting": record.meeting,
+                "subject": view.subject,
+                "start": view.start.isoformat(),
+                "end": view.end.isoformat(),
+            }
+
+        try:
+            await self._records.update(managed_key(request.external_id), kept)
+        except Exception as error:
+            _log.warning("a meeting's record was not written: %s", type(error).__name__)
+            return view
+        personal = origin.conversation_type in ("personal", "")
+        return replace(
+            view,
+            manage_data={"externalId": request.external_id},
+            controls=personal,
+            refresh_user_ids=(origin.user_id,),
+        )
+
+    async def remember_card(self, card: dict[str, Any], card_id: str | None) -> None:
+        """The message a meeting card was posted as, so `cancel` can update it in place."""
+        action = (card.get("refresh") or {}).get("action") or {}
+        external_id = (action.get("data") or {}).get("externalId")
+        if not card_id or not isinstance(external_id, str):
+            return
+
+        def with_card(stored: dict[str, Any] | None) -> dict[str, Any]:
+            return {**stored, "card_id": card_id} if stored else {}
+
+        try:
+            await self._records.update(managed_key(external_id), with_card)
+        except Exception as error:
+            _log.warning("a meeting card's id was not kept: %s", type(error).__name__)
 
     async def _read_ledger(self, key: str) -> Ledger | None:
         """The conversation's ledger; None (nothing confirmed) when the store fails."""
@@ -426,6 +526,7 @@ class Meetings:
                     "start": data.get("start"),
                     "end": data.get("end"),
                     "attendees": data.get("attendees") or (),
+                    "renewal": data.get("renewal") or 0,
                 }
             )
         except ValidationError:
@@ -601,10 +702,13 @@ def _ledger_entry(view: MeetingView, external_id: str) -> dict[str, Any]:
 
 
 def _retry_data(request: MeetingRequest) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "meetbot": RETRY_ACTION,
         "subject": request.subject,
         "start": request.start.isoformat(),
         "end": request.end.isoformat(),
         "attendees": [a.model_dump(mode="json") for a in request.attendees],
     }
+    if request.renewal:
+        data["renewal"] = request.renewal
+    return data

@@ -1,0 +1,104 @@
+"""The organizer's cards: confirm a cancel, meeting options, a cancelled meeting asked again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import JsonValue
+
+from bot.core.managed import CONFIRM_CANCEL, CREATE_AGAIN, REFRESH, SAVE_OPTIONS
+from bot.core.online_meeting import MeetingOptions
+from cards.elements import Action, AdaptiveCard, TextBlock, plain
+from cards.form import Choice, FormCard, FormElement, InputChoiceSet
+from cards.meeting import CHAT_LABELS, LOBBY_LABELS, PRESENTER_LABELS, execute
+
+
+def cancel_confirm_card(subject: str, when: str, data: dict[str, JsonValue]) -> dict[str, Any]:
+    """Cancel meeting, one step before it happens."""
+    return AdaptiveCard(
+        body=[
+            TextBlock(text="Cancel this meeting?", weight="bolder", color="attention"),
+            TextBlock(text=plain(subject), size="large", weight="bolder", spacing="none"),
+            TextBlock(text=when, spacing="small"),
+            TextBlock(
+                text="Its join link stops working for everyone, and the card here says it "
+                "was cancelled. This can't be undone.",
+                is_subtle=True,
+            ),
+        ],
+        actions=[
+            execute("Yes, cancel it", CONFIRM_CANCEL, data, style="destructive"),
+            execute("Keep it", REFRESH, data),
+        ],
+    ).to_dict()
+
+
+_YES_NO = [Choice(title="Yes", value="true"), Choice(title="No", value="false")]
+
+
+def _choice(
+    id: str, label: str, labels: dict[str, str], value: str | bool | None
+) -> InputChoiceSet:
+    choices = (
+        _YES_NO if not labels else [Choice(title=title, value=key) for key, title in labels.items()]
+    )
+    shown = str(value).lower() if isinstance(value, bool) else value
+    return InputChoiceSet(id=id, label=label, choices=choices, style="compact", value=shown)
+
+
+def option_inputs(options: MeetingOptions) -> list[FormElement]:
+    """The options as inputs (the Options card, and the new-meeting form's options section)."""
+    return [
+        _choice("lobbyBypass", "Who can bypass the lobby", LOBBY_LABELS, options.lobby_bypass),
+        _choice(
+            "allowedPresenters", "Who can present", PRESENTER_LABELS, options.allowed_presenters
+        ),
+        _choice("recordAutomatically", "Record automatically", {}, options.record_automatically),
+        _choice(
+            "isEntryExitAnnounced",
+            "Announce when people join or leave",
+            {},
+            options.is_entry_exit_announced,
+        ),
+        _choice("allowMeetingChat", "Meeting chat", CHAT_LABELS, options.allow_meeting_chat),
+    ]
+
+
+def options_card(
+    subject: str,
+    options: MeetingOptions,
+    data: dict[str, JsonValue],
+    *,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """Options: who bypasses the lobby, who presents, recording, announcements, chat."""
+    body: list[FormElement] = []
+    if message:
+        body.append(TextBlock(text=plain(message), color="attention", weight="bolder"))
+    body += [
+        TextBlock(text="Meeting options", size="large", weight="bolder", style="heading"),
+        TextBlock(text=plain(subject), spacing="none", is_subtle=True),
+        *option_inputs(options),
+    ]
+    actions: list[Action] = [
+        execute("Save options", SAVE_OPTIONS, data, style="positive"),
+        execute("Back", REFRESH, data),
+    ]
+    return FormCard(body=body, actions=actions).to_dict()
+
+
+def cancelled_before_card(subject: str, when: str, data: dict[str, JsonValue]) -> dict[str, Any]:
+    """The request would recreate a meeting its organizer cancelled: say so, offer a new one."""
+    return AdaptiveCard(
+        body=[
+            TextBlock(text="You cancelled this meeting", weight="bolder", color="warning"),
+            TextBlock(text=plain(subject), size="large", weight="bolder", spacing="none"),
+            TextBlock(text=when, spacing="small"),
+            TextBlock(
+                text="I haven't made it again. If you want it after all, I'll create a new "
+                "meeting, with a new join link.",
+                is_subtle=True,
+            ),
+        ],
+        actions=[execute("Create a new meeting", CREATE_AGAIN, data, style="positive")],
+    ).to_dict()
