@@ -16,7 +16,7 @@ from cards.elements import (
     TextBlock,
     plain,
 )
-from cards.meeting import when_text
+from cards.meeting import controls, when_text
 
 
 def meeting_list_card(
@@ -29,17 +29,19 @@ def meeting_list_card(
     for entry in meetings[:SHOWN]:
         start = datetime.fromisoformat(entry["start"])
         end = datetime.fromisoformat(entry["end"])
-        body.append(
-            Container(
-                separator=True,
-                spacing="medium",
-                items=[
-                    TextBlock(text=plain(entry["subject"]), weight="bolder"),
-                    TextBlock(text=when_text(start, end, zone), is_subtle=True, spacing="none"),
-                    ActionSet(actions=[ActionOpenUrl(title="Join", url=entry["joinUrl"])]),
-                ],
-            )
-        )
+        items: list[Element] = [
+            TextBlock(text=plain(entry["subject"]), weight="bolder"),
+            TextBlock(text=when_text(start, end, zone), is_subtle=True, spacing="none"),
+        ]
+        if entry.get("status") == "cancelled":
+            items.append(TextBlock(text="Cancelled", color="attention", spacing="none"))
+        else:
+            # Reschedule and Cancel for its organizer (anyone else is told they can't).
+            external_id = entry.get("externalId")
+            manage = controls({"externalId": external_id})[:2] if external_id else []
+            join = ActionOpenUrl(title="Join", url=entry["joinUrl"])
+            items.append(ActionSet(actions=[join, *manage]))
+        body.append(Container(separator=True, spacing="medium", items=items))
     older += max(len(meetings) - SHOWN, 0)
     if older:
         body.append(TextBlock(text=f"…and {older} older.", is_subtle=True))

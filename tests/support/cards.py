@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.calendar import CalendarEvent, outlook_link
-from bot.graph import OnlineMeeting
+from bot.graph import MeetingOptions, OnlineMeeting
 from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card
+from cards.manage import cancel_confirm_card, cancelled_before_card
 from cards.meeting import MeetingView, meeting_card, problem_card, working_card
 
 START = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -70,6 +72,10 @@ def view(
     )
 
 
+ORGANIZER = {
+    "manage_data": {"externalId": "2d9c6a3e-8b1f-5c4e-9a77-0f3b4c5d6e7f"},
+    "refresh_user_ids": ("29:user-1",),
+}
 ALL_CARDS = {
     "help": help_card(),
     "welcome": welcome_card(),
@@ -90,6 +96,46 @@ ALL_CARDS = {
                 "end": END.isoformat(),
                 "joinUrl": FULL["joinWebUrl"],
             }
+        ],
+        ZoneInfo("Europe/Berlin"),
+    ),
+    "meeting_organizer": meeting_card(replace(view(FULL), controls=True, **ORGANIZER)),
+    "meeting_moved": meeting_card(
+        replace(
+            view(FULL, created=False),
+            headline="Moved to Tue, Nov 24, 2026, 4:30 pm – 5:15 pm (America/New_York)",
+            options=MeetingOptions(lobby_bypass="everyone", record_automatically=True),
+            **ORGANIZER,
+        )
+    ),
+    "meeting_cancelled": meeting_card(replace(view(FULL), cancelled=True, notes=())),
+    "cancel_confirm": cancel_confirm_card(
+        "Design review",
+        "Tue, Nov 24, 2026, 3:00 pm – 3:45 pm (America/New_York)",
+        {"externalId": "x"},
+    ),
+    "cancelled_before": cancelled_before_card(
+        "Design review",
+        "Tue, Nov 24, 2026, 3:00 pm – 3:45 pm (America/New_York)",
+        {"externalId": "x"},
+    ),
+    "list_manage": meeting_list_card(
+        [
+            {
+                "externalId": "2d9c6a3e-8b1f-5c4e-9a77-0f3b4c5d6e7f",
+                "subject": "Design review",
+                "start": START.isoformat(),
+                "end": END.isoformat(),
+                "joinUrl": FULL["joinWebUrl"],
+            },
+            {
+                "externalId": "0f3b4c5d-8b1f-5c4e-9a77-2d9c6a3e6e7f",
+                "subject": "Retro",
+                "start": START.isoformat(),
+                "end": END.isoformat(),
+                "joinUrl": FULL["joinWebUrl"],
+                "status": "cancelled",
+            },
         ],
         ZoneInfo("Europe/Berlin"),
     ),
