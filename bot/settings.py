@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     meetings_per_user_per_hour: int = Field(
         default=30, ge=1, le=10_000, validation_alias="MEETINGS_PER_USER_PER_HOUR"
     )
+    reminder_minutes: int = Field(default=10, ge=0, le=1440, validation_alias="REMINDER_MINUTES")
+    reminder_poll_s: float = Field(
+        default=30.0, ge=0.05, le=3600, validation_alias="REMINDER_POLL_S"
+    )
     max_request_bytes: int = Field(
         default=512 * 1024,
         ge=16 * 1024,

@@ -12,6 +12,7 @@ from bot.core.form import (
     DEFAULT_DURATION,
     DURATION_CHOICES,
     FIELDS,
+    REMINDER_CHOICES,
     FormValues,
     duration_label,
 )
@@ -148,6 +149,7 @@ def _inputs(
     if duration not in {str(m) for m in DURATION_CHOICES}:
         duration = str(DEFAULT_DURATION)
     picked = {person.strip().lower() for person in values.attendees.split(",")}
+    reminder = values.reminder_minutes.strip()
     return {
         "subject": InputText(
             id="subject",
@@ -182,6 +184,19 @@ def _inputs(
             value=duration,
             is_required=True,
             error_message="Choose how long the meeting lasts.",
+        ),
+        "reminderMinutes": InputChoiceSet(
+            id="reminderMinutes",
+            label="Reminder in this conversation",
+            style="compact",
+            choices=[Choice(title="The usual reminder", value="")]
+            + [
+                Choice(
+                    title="No reminder" if m == 0 else f"{duration_label(m)} before", value=str(m)
+                )
+                for m in REMINDER_CHOICES
+            ],
+            value=reminder if reminder in {str(m) for m in REMINDER_CHOICES} else "",
         ),
         "attendees": InputChoiceSet(
             id="attendees",

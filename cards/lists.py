@@ -20,18 +20,25 @@ from cards.meeting import controls, when_text
 
 
 def meeting_list_card(
-    meetings: list[dict[str, Any]], zone: ZoneInfo, *, older: int = 0
+    meetings: list[dict[str, Any]],
+    zone: ZoneInfo,
+    *,
+    older: int = 0,
+    reminders: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The newest meetings (the first `SHOWN` are shown) and a count of `older` ones."""
+    """The newest meetings (the first `SHOWN` are shown) and a count of `older` ones;
+    `reminders` says, by externalId, what became of each one's reminder."""
     body: list[Element] = [
         TextBlock(text="Meetings in this conversation", size="medium", weight="bolder")
     ]
     for entry in meetings[:SHOWN]:
         start = datetime.fromisoformat(entry["start"])
         end = datetime.fromisoformat(entry["end"])
+        reminder = (reminders or {}).get(str(entry.get("externalId")))
+        when = when_text(start, end, zone) + (f" · {reminder}" if reminder else "")
         items: list[Element] = [
             TextBlock(text=plain(entry["subject"]), weight="bolder"),
-            TextBlock(text=when_text(start, end, zone), is_subtle=True, spacing="none"),
+            TextBlock(text=when, is_subtle=True, spacing="none"),
         ]
         if entry.get("status") == "cancelled":
             items.append(TextBlock(text="Cancelled", color="attention", spacing="none"))

@@ -370,12 +370,25 @@ def test_the_empty_form_has_the_exact_ids_types_and_requirements() -> None:
         "date": "Input.Date",
         "startTime": "Input.Time",
         "durationMinutes": "Input.ChoiceSet",
+        "reminderMinutes": "Input.ChoiceSet",
         "attendees": "Input.ChoiceSet",
         "attendeeEmails": "Input.Text",
     }
     required = {k for k, v in fields.items() if v.get("isRequired")}
     assert required == {"subject", "date", "startTime", "durationMinutes"}
-    assert all(v["label"] and v["errorMessage"] for v in fields.values())
+    # Not required, so no client-side message: every choice, the usual one included, is valid.
+    assert all(v["label"] and v.get("errorMessage") or k == "reminderMinutes" for k, v in fields.items())
+    reminder = fields["reminderMinutes"]
+    assert reminder["value"] == ""
+    assert [(c["value"], c["title"]) for c in reminder["choices"]] == [
+        ("", "The usual reminder"),
+        ("0", "No reminder"),
+        ("5", "5 minutes before"),
+        ("10", "10 minutes before"),
+        ("15", "15 minutes before"),
+        ("30", "30 minutes before"),
+        ("60", "1 hour before"),
+    ]
     assert fields["subject"]["maxLength"] == MAX_SUBJECT
     assert fields["date"] == {
         "type": "Input.Date",

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_DURATION",
     "DURATION_CHOICES",
     "FIELDS",
+    "REMINDER_CHOICES",
     "FieldId",
     "FormResult",
     "FormValues",
@@ -37,15 +38,26 @@ __all__ = [
     "without_picked",
 ]
 
-FieldId = Literal["subject", "date", "startTime", "durationMinutes", "attendees", "attendeeEmails"]
+FieldId = Literal[
+    "subject",
+    "date",
+    "startTime",
+    "durationMinutes",
+    "reminderMinutes",
+    "attendees",
+    "attendeeEmails",
+]
 FIELDS: Final[tuple[FieldId, ...]] = (
     "subject",
     "date",
     "startTime",
     "durationMinutes",
+    "reminderMinutes",
     "attendees",
     "attendeeEmails",
 )
+# The reminder lead times offered (minutes; 0 is none); an empty choice means the default.
+REMINDER_CHOICES: Final = (0, 5, 10, 15, 30, 60)
 DURATION_CHOICES: Final = (15, 30, 45, 60, 90, 120)
 DEFAULT_DURATION: Final = 30
 # Input.Date lets people pick any year; far-off years would overflow UTC conversion at 9999.
@@ -86,6 +98,7 @@ class FormValues(BaseModel):
     duration_minutes: str = ""
     attendees: str = ""
     attendee_emails: str = ""
+    reminder_minutes: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,8 @@ class ValidForm:
     # The people picker's ids, to look up (Entra object ids in Teams).
     picked_ids: tuple[str, ...]
     emails: tuple[str, ...]
+    # None: the default lead time (REMINDER_MINUTES); 0: no reminder.
+    reminder_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -312,6 +327,15 @@ class _Checker:
             return None
         return timedelta(minutes=minutes)
 
+    def reminder(self) -> int | None:
+        text = self.text("reminderMinutes", "reminder") if "reminderMinutes" in self.data else ""
+        if not text:
+            return None
+        if not text.isdigit() or int(text) not in REMINDER_CHOICES:
+            self.errors["reminderMinutes"] = "Choose one of the reminders offered."
+            return None
+        return int(text)
+
     def picked(self) -> tuple[str, ...]:
         text = self.text("attendees", "attendee list")
         if not text:
@@ -416,6 +440,7 @@ def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> 
     day = checker.day(today)
     clock = checker.clock()
     length = checker.length()
+    reminder = checker.reminder()
     picked = checker.picked()
     emails = checker.emails()
     too_many = _too_many(len(picked), len(emails))
@@ -436,4 +461,5 @@ def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> 
         end=start + length,
         picked_ids=picked,
         emails=emails,
+        reminder_minutes=reminder,
     )

@@ -38,6 +38,9 @@ class Origin:
     mentions: tuple[Mention, ...] = ()
     # The sender's name as the channel shows it.
     user_name: str | None = None
+    # The conversation reference (the Bot Connector's JSON: channelId, serviceUrl,
+    # conversation, bot, user, locale), kept to post in this conversation later.
+    address: JsonObject | None = field(default=None, compare=False)
 
     @property
     def organizer_id(self) -> str:
@@ -175,6 +178,23 @@ class RecordStore(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+
+
+class ConversationGone(Exception):
+    """The channel refused to post in a conversation (403/404): the bot was removed from it,
+    or it no longer exists."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"the channel answered HTTP {status}")
+        self.status = status
+
+
+class Proactive(Protocol):
+    """Posts in a conversation outside any turn, by its stored conversation reference."""
+
+    async def send(self, address: JsonObject, message: Message) -> None:
+        """Post `message`; raises `ConversationGone` on 403/404, other errors otherwise."""
+        ...
 
 
 Later = Callable[[Callable[["Turn"], Awaitable[None]]], None]

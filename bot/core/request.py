@@ -97,6 +97,9 @@ class MeetingRequest(BaseModel):
     attendees: tuple[Attendee, ...] = Field(default=(), max_length=MAX_ATTENDEES)
     # Asking again for a meeting that was cancelled: each renewal is a new meeting.
     renewal: int = Field(default=0, ge=0, le=1000)
+    # Minutes before the start to remind the conversation (0: none); None: the default.
+    # Not part of the meeting's identity (the externalId).
+    reminder_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
 
     @field_validator("subject", mode="before")
     @classmethod

@@ -34,10 +34,11 @@ from bot.teams.adapter import Inbound, MeetBotAdapter, Unauthorized
 from bot.teams.channel import ChannelClient
 from bot.teams.handler import MeetBot, on_turn_error
 from bot.teams.redelivery import Deliveries, activity_key
-from bot.teams.turns import Turns
+from bot.teams.turns import ProactiveConversations, Turns
 from bot.usecases.forms import FormFlows
 from bot.usecases.manage import ManageMeetings
 from bot.usecases.meetings import Meetings
+from bot.usecases.reminders import Reminders
 from bot.usecases.tasks import BackgroundTasks
 
 _log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Services:
     calendar: CalendarFiles
     deliveries: Deliveries
     store_probe: StoreProbe
+    reminders: Reminders
 
 
 @dataclass
@@ -191,6 +193,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     signin = SignIn(records, settings.connection_name, sso=obo)
     graph = GraphClient(session, settings.resolved_graph_base_url)
     coalescing = CoalescingMeetingsApi(graph)
+    reminders = Reminders(
+        records,
+        ProactiveConversations(adapter, settings.microsoft_app_id),
+        default_minutes=settings.reminder_minutes,
+        poll_s=settings.reminder_poll_s,
+    )
     meetings = Meetings(
         coalescing,
         signin,
@@ -200,6 +208,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         rate=RateLimiter(settings.meetings_per_user_per_hour),
         directory=graph,
         stand_ins=settings.local_mode and not settings.graph_base_url,
+        reminders=reminders,
     )
     store_probe = StoreProbe(storage, interval=settings.store_check_interval_s)
     app[RUNTIME].services = Services(
@@ -223,7 +232,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         calendar=calendar,
         deliveries=Deliveries(records),
         store_probe=store_probe,
+        reminders=reminders,
     )
+    tasks.run_service(reminders.run())
     _log.info(
         "MeetBot ready in %s mode on %s:%s (Graph %s, token service %s)",
         "local" if settings.local_mode else "production",
@@ -238,6 +249,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         app[RUNTIME].services = None
         app[RUNTIME].stopping = True
         await store_probe.close()
+        reminders.stop()
         await tasks.drain()
         if obo is not None:
             obo.close()

@@ -7,14 +7,16 @@ from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 from botframework.connector import Channels
 from msrest.exceptions import HttpOperationError
 
 from bot.auth.tokens import TokenServiceClient
 from bot.core.ports import (
+    ConversationGone,
     InvokeAnswer,
     IssuedToken,
+    JsonObject,
     Member,
     Mention,
     Message,
@@ -25,6 +27,7 @@ from bot.core.ports import (
 )
 from bot.teams.activity_check import tenant_id
 from bot.teams.adapter import MeetBotAdapter
+from bot.teams.channel import ChannelError
 
 # The token service client for this turn's activity (the Emulator may serve its own).
 ClientFor = Callable[[], Awaitable[TokenServiceClient]]
@@ -49,7 +52,27 @@ def origin_of(activity: Activity, inbound: dict[str, Any] | None = None) -> Orig
         reply_to_id=activity.reply_to_id,
         mentions=_mentions(activity, bot_id),
         user_name=(getattr(sender, "name", None) or None) if sender else None,
+        address=_reference(activity, inbound),
     )
+
+
+def _reference(activity: Activity, inbound: dict[str, Any] | None) -> JsonObject:
+    """The conversation reference as the Bot Connector's JSON: from the activity's JSON as it
+    arrived (no msrest work per turn), else from botbuilder's reference (a proactive turn)."""
+    if inbound is not None:
+        reference = {
+            "channelId": inbound.get("channelId"),
+            "serviceUrl": inbound.get("serviceUrl"),
+            "conversation": inbound.get("conversation"),
+            "bot": inbound.get("recipient"),
+            "user": inbound.get("from"),
+        }
+        if isinstance(inbound.get("locale"), str):
+            reference["locale"] = inbound["locale"]
+        return reference
+    serialized: JsonObject = TurnContext.get_conversation_reference(activity).serialize()
+    serialized.pop("activityId", None)
+    return serialized
 
 
 def _conversation_tenant(activity: Activity, inbound: dict[str, Any] | None) -> Any:
@@ -254,3 +277,42 @@ class Turns:
             await work(self.of(context))
 
         self._spawn(self._adapter.continue_conversation(reference, run, None))
+
+
+class ProactiveConversations:
+    """Posts in a conversation by its stored reference: botbuilder's `continue_conversation`
+    with the bot's app id (so production sends carry the app's token), then a new message to
+    the conversation (not a reply to any activity)."""
+
+    def __init__(self, adapter: MeetBotAdapter, app_id: str) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+
+    async def send(self, address: JsonObject, message: Message) -> None:
+        reference = ConversationReference().deserialize(address)
+        failure: list[BaseException] = []
+
+        async def post(context: TurnContext) -> None:
+            activity = {
+                **message_json(message),
+                "channelId": address.get("channelId"),
+                "serviceUrl": address.get("serviceUrl"),
+                "conversation": address.get("conversation"),
+                "from": address.get("bot"),
+                "recipient": address.get("user"),
+            }
+            if isinstance(address.get("locale"), str):
+                activity["locale"] = address["locale"]
+            try:
+                await self._adapter.post_json(context, activity)
+            except ChannelError as error:
+                # Kept from the turn pipeline, whose error handler would post about it.
+                failure.append(
+                    ConversationGone(error.status) if error.status in (403, 404) else error
+                )
+            except Exception as error:
+                failure.append(error)
+
+        await self._adapter.continue_conversation(reference, post, self._app_id or None)
+        if failure:
+            raise failure[0]

@@ -171,7 +171,15 @@ class FormFlows:
         for attendee in (*picked.attendees, *(Attendee(upn=email) for email in result.emails)):
             unique.setdefault(attendee.key, attendee)
         attendees = list(unique.values())
-        return request_in(turn.origin, result.subject, result.start, result.end, attendees), ()
+        request = request_in(
+            turn.origin,
+            result.subject,
+            result.start,
+            result.end,
+            attendees,
+            result.reminder_minutes,
+        )
+        return request, ()
 
     async def _signed_in_outcome(
         self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...]

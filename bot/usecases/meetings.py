@@ -27,6 +27,7 @@ from bot.core.online_meeting import OnlineMeeting
 from bot.core.parse import ParseError, Unsure, parse_meeting
 from bot.core.ports import Directory, InvokeAnswer, Message, Origin, RecordStore, Turn
 from bot.core.prefill import prefill_from_unsure
+from bot.core.reminders import Reminder, lead_text, take_reminder
 from bot.core.request import Attendee, MeetingRequest
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import (
@@ -38,6 +39,7 @@ from bot.graph import (
 )
 from bot.usecases.busy import typing_while_slow
 from bot.usecases.people import name_from_directory
+from bot.usecases.reminders import Reminders
 from cards.form import meeting_form_card
 from cards.lists import meeting_list_card
 from cards.manage import cancelled_before_card
@@ -76,6 +78,7 @@ STAND_IN_NOTE = (
 NOT_LISTED_NOTE = (
     "I couldn't keep this meeting in this conversation's list, so `list` won't show it."
 )
+NO_REMINDER_NOTE = "I couldn't set up a reminder for this meeting (my storage isn't working)."
 
 
 def user_zone(origin: Origin, default: ZoneInfo) -> ZoneInfo:
@@ -94,6 +97,7 @@ def request_in(
     start: datetime,
     end: datetime,
     attendees: Sequence[Attendee],
+    reminder_minutes: int | None = None,
 ) -> MeetingRequest:
     """The meeting request its sender makes in this conversation and tenant."""
     return MeetingRequest(
@@ -104,6 +108,7 @@ def request_in(
         start=start,
         end=end,
         attendees=tuple(attendees),
+        reminder_minutes=reminder_minutes,
     )
 
 
@@ -158,8 +163,10 @@ class Meetings:
         rate: RateLimiter | None = None,
         directory: Directory | None = None,
         stand_ins: bool = False,
+        reminders: Reminders | None = None,
     ) -> None:
         self._graph = graph
+        self._reminders = reminders
         self._directory = directory
         # Local mode: the sandbox's meetings have join and dial-in links that lead nowhere.
         self._stand_ins = stand_ins
@@ -185,8 +192,9 @@ class Meetings:
 
     async def on_meet(self, turn: Turn, command: Command) -> None:
         origin = turn.origin
+        text, reminder_minutes = take_reminder(command.args)
         parsed = parse_meeting(
-            command.args,
+            text,
             now=self.now(),
             zone=self.zone(origin),
             culture=(origin.locale or "en-us").lower(),
@@ -203,7 +211,9 @@ class Meetings:
         if isinstance(parsed, Unsure):
             await self._ask(turn, parsed, attendees)
             return
-        request = request_in(origin, parsed.subject, parsed.start, parsed.end, attendees)
+        request = request_in(
+            origin, parsed.subject, parsed.start, parsed.end, attendees, reminder_minutes
+        )
         notes = []
         if parsed.rolled_forward:
             notes.append("That time had already passed today, so this is the next one.")
@@ -354,6 +364,9 @@ class Meetings:
             )
             view = replace(view, notes=(*view.notes, NOT_LISTED_NOTE))
         view = await self._managed(turn.origin, request, result, view, key)
+        reminder_note = await self._remind(turn.origin, request, view)
+        if reminder_note:
+            view = replace(view, notes=(*view.notes, reminder_note))
         return Outcome(meeting_card(view))
 
     async def _cancelled_before(
@@ -438,6 +451,28 @@ class Meetings:
         except Exception as error:
             _log.warning("a meeting card's id was not kept: %s", type(error).__name__)
 
+    async def _remind(self, origin: Origin, request: MeetingRequest, view: MeetingView) -> str:
+        """Schedule the meeting's reminder in this conversation; what the card says of it."""
+        if self._reminders is None or origin.address is None:
+            return ""
+        try:
+            reminder = await self._reminders.schedule(
+                request.external_id,
+                origin.address,
+                subject=view.subject,
+                join_url=view.meeting.join_web_url,
+                start=view.start,
+                end=view.end,
+                minutes=request.reminder_minutes,
+            )
+        except Exception as error:
+            # Bookkeeping: the meeting stands without its reminder, and the card says so.
+            _log.warning("a meeting's reminder was not scheduled: %s", type(error).__name__)
+            return NO_REMINDER_NOTE
+        if reminder is None or reminder.state != "pending":
+            return ""
+        return f"I'll post a reminder here {lead_text(reminder.minutes)} before it starts."
+
     async def _read_ledger(self, key: str) -> Ledger | None:
         """The conversation's ledger; None (nothing confirmed) when the store fails."""
         try:
@@ -501,8 +536,22 @@ class Meetings:
                 )
             )
             return
-        card = meeting_list_card(meetings, self.zone(turn.origin), older=older)
+        reminders = await self._reminders_of(meetings)
+        card = meeting_list_card(meetings, self.zone(turn.origin), older=older, reminders=reminders)
         await turn.conversation.send(Message.of_card(card))
+
+    async def _reminders_of(self, meetings: list[dict[str, Any]]) -> dict[str, str]:
+        """What `list` says of each shown meeting's reminder, by externalId."""
+        if self._reminders is None:
+            return {}
+        try:
+            found = await self._reminders.of(
+                str(m["externalId"]) for m in meetings if m.get("externalId")
+            )
+        except Exception as error:
+            _log.warning("could not read meetings' reminders: %s", type(error).__name__)
+            return {}
+        return {key: _reminder_text(reminder) for key, reminder in found.items()}
 
     async def on_signout(self, turn: Turn, _command: Command) -> None:
         try:
@@ -527,6 +576,7 @@ class Meetings:
                     "end": data.get("end"),
                     "attendees": data.get("attendees") or (),
                     "renewal": data.get("renewal") or 0,
+                    "reminder_minutes": data.get("reminderMinutes"),
                 }
             )
         except ValidationError:
@@ -708,7 +758,16 @@ def _retry_data(request: MeetingRequest) -> dict[str, Any]:
         "start": request.start.isoformat(),
         "end": request.end.isoformat(),
         "attendees": [a.model_dump(mode="json") for a in request.attendees],
+        "reminderMinutes": request.reminder_minutes,
     }
     if request.renewal:
         data["renewal"] = request.renewal
     return data
+
+
+def _reminder_text(reminder: Reminder) -> str:
+    if reminder.state == "pending":
+        return f"Reminder {lead_text(reminder.minutes)} before"
+    if reminder.state == "sent":
+        return "Reminder sent"
+    return ""

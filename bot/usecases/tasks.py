@@ -15,26 +15,37 @@ class BackgroundTasks:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._services: set[asyncio.Task[None]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
+    def run_service(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work that lasts until shutdown (a timer loop, told to stop before `drain`); it
+        is not counted as work in flight."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._services.add(task)
+        task.add_done_callback(self._done)
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._services.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _log.error("background work failed", exc_info=task.exception())
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Let running work finish (up to the timeout), then cancel what is left."""
-        if not self._tasks:
+        running = self._tasks | self._services
+        if not running:
             return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        _done, pending = await asyncio.wait(running, timeout=timeout_s)
         for task in pending:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
     def __len__(self) -> int:
+        """Work in flight (services not counted)."""
         return len(self._tasks)
