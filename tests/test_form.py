@@ -377,7 +377,9 @@ def test_the_empty_form_has_the_exact_ids_types_and_requirements() -> None:
     required = {k for k, v in fields.items() if v.get("isRequired")}
     assert required == {"subject", "date", "startTime", "durationMinutes"}
     # Not required, so no client-side message: every choice, the usual one included, is valid.
-    assert all(v["label"] and v.get("errorMessage") or k == "reminderMinutes" for k, v in fields.items())
+    assert all(
+        v["label"] and (v.get("errorMessage") or k == "reminderMinutes") for k, v in fields.items()
+    )
     reminder = fields["reminderMinutes"]
     assert reminder["value"] == ""
     assert [(c["value"], c["title"]) for c in reminder["choices"]] == [
