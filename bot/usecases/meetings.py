@@ -758,10 +758,11 @@ def _retry_data(request: MeetingRequest) -> dict[str, Any]:
         "start": request.start.isoformat(),
         "end": request.end.isoformat(),
         "attendees": [a.model_dump(mode="json") for a in request.attendees],
-        "reminderMinutes": request.reminder_minutes,
     }
     if request.renewal:
         data["renewal"] = request.renewal
+    if request.reminder_minutes is not None:
+        data["reminderMinutes"] = request.reminder_minutes
     return data
 
 
