@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -12,7 +13,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.core.reminders import Reminder
 from bot.sandbox.graph import RECEIVED, Fault, FaultInjector
+from bot.teams.app import RUNTIME
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
     FakeTokenService,
@@ -21,6 +24,7 @@ from tests.flows import (
     join_url,
     meet,
     running_bot,
+    serve_graph,
 )
 
 MakeServer = Callable[..., Awaitable[TestServer]]
@@ -34,10 +38,7 @@ def faults() -> FaultInjector:
 
 @pytest.fixture
 async def graph(aiohttp_server: MakeServer, faults: FaultInjector) -> GraphFake:
-    fake = GraphFake(faults)
-    server = await aiohttp_server(fake.app)
-    fake.url = str(server.make_url("/graph/v1.0")).rstrip("/")
-    return fake
+    return await serve_graph(aiohttp_server, GraphFake(faults))
 
 
 @pytest.fixture
@@ -183,6 +184,38 @@ async def test_the_organizer_reschedules_from_the_card_and_everything_follows(
     await bot.send(meet(channel, "list"))
     listed, _ = last_card(channel)
     assert "4:30 pm" in listed["body"][1]["items"][1]["text"]
+
+
+async def reminder_of(bot: RunningBot, card: dict[str, Any]) -> Reminder:
+    services = bot.server.app[RUNTIME].services
+    assert services is not None
+    external_id = buttons(card)["Cancel meeting"]["data"]["externalId"]
+    return (await services.reminders.of([external_id]))[external_id]
+
+
+async def test_the_reminder_follows_a_reschedule_and_goes_with_a_cancel(
+    bot: RunningBot, channel: FakeChannel
+) -> None:
+    card, card_id = await made(bot, channel)
+    before = await reminder_of(bot, card)
+    assert (before.state, before.due) == ("pending", before.start - timedelta(minutes=10))
+
+    form = await execute(bot, channel, buttons(card)["Reschedule"], card_id)
+    inputs = {e["id"]: e.get("value") for e in form["body"] if e["type"].startswith("Input.")}
+    await execute(bot, channel, buttons(form)["Save"], card_id, {**inputs, "startTime": "16:30"})
+    moved = await reminder_of(bot, card)
+    assert moved.state == "pending"
+    assert moved.start == before.start + timedelta(minutes=90)
+    assert moved.due == moved.start - timedelta(minutes=10)
+
+    # Options alone leave the reminder where it is.
+    form = await execute(bot, channel, buttons(card)["Options"], card_id)
+    await execute(bot, channel, buttons(form)["Save options"], card_id, {"lobbyBypass": "everyone"})
+    assert await reminder_of(bot, card) == moved
+
+    confirm = await execute(bot, channel, buttons(card)["Cancel meeting"], card_id)
+    await execute(bot, channel, buttons(confirm)["Yes, cancel it"], card_id)
+    assert (await reminder_of(bot, card)).state == "dropped"
 
 
 def moved_start(day: str) -> str:

@@ -225,6 +225,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                 signin,
                 records,
                 calendar,
+                reminders=reminders,
                 stand_ins=settings.local_mode and not settings.graph_base_url,
             ),
         ),

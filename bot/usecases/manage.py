@@ -32,6 +32,7 @@ from bot.core.request import Attendee
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import GraphAuthError, GraphError, GraphNotFoundError, OnlineMeetingsApi
 from bot.usecases.meetings import STAND_IN_NOTE, Meetings, _calendar_event, ledger_key
+from bot.usecases.reminders import Reminders
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import meeting_form_card
 from cards.manage import cancel_confirm_card, options_card
@@ -96,9 +97,11 @@ class ManageMeetings:
         records: RecordStore,
         calendar: CalendarFiles,
         *,
+        reminders: Reminders | None = None,
         stand_ins: bool = False,
     ) -> None:
         self._meetings = meetings
+        self._reminders = reminders
         self._graph = graph
         self._signin = signin
         self._records = records
@@ -313,6 +316,8 @@ class ManageMeetings:
         if change.start is not None:
             extra["moved"] = True
         saved = await self._save(token, record.with_meeting(meeting, **extra), etag)
+        if change.start is not None:
+            await self._remind_at(saved)
         await self._show_everyone(turn, saved)
         return self._card(turn.origin, saved, controls=True, headline=headline)
 
@@ -347,6 +352,7 @@ class ManageMeetings:
         except Exception as error:
             _log.warning("a cancelled meeting's record was not written: %s", type(error).__name__)
         await self._ledger_change(cancelled)
+        await self._remind_at(cancelled)
         notes = (note,) if note else ()
         await self._show_everyone(turn, cancelled, notes)
         return self._card(turn.origin, cancelled, controls=False, notes=notes)
@@ -399,6 +405,19 @@ class ManageMeetings:
                 break
         await self._ledger_change(record)
         return record
+
+    async def _remind_at(self, record: ManagedMeeting) -> None:
+        """The meeting's reminder follows it: at the new time when moved, none when cancelled."""
+        if self._reminders is None:
+            return
+        try:
+            if record.status == "cancelled":
+                await self._reminders.drop(record.external_id)
+            else:
+                await self._reminders.move(record.external_id, record.start, record.end)
+        except Exception as error:
+            # Bookkeeping: the change stands; a stale reminder is the worst outcome.
+            _log.warning("a meeting's reminder was not moved: %s", type(error).__name__)
 
     async def _ledger_change(self, record: ManagedMeeting) -> None:
         change = {
