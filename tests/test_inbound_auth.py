@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -177,6 +178,30 @@ def _bad_tokens() -> list[Any]:
         ),
         case("no serviceUrl claim", lambda s, url: f"Bearer {s.token(url, serviceurl=None)}"),
     ]
+
+
+async def test_a_meeting_finished_after_sign_in_is_posted_with_the_bots_token(
+    bot: Client,
+    channel: FakeChannel,
+    idp: IdentityProvider,
+    graph: GraphFake,
+    token_service: FakeTokenService,
+) -> None:
+    """Teams' sign-in invoke is answered at once and the meeting posted afterwards, outside
+    the invoke's turn: that post must carry the bot's token like any reply."""
+    del token_service.tokens[USER]
+    token = f"Bearer {idp.signer.token(channel.url)}"
+    assert (await post(bot, activity(channel.url, text=COMMAND), token)).status == 201
+    token_service.codes["654321"] = (USER, graph.user_token())
+    verify = activity(
+        channel.url, kind="invoke", text=None, name="signin/verifyState", value={"state": "654321"}
+    )
+    assert (await post(bot, verify, token)).status == 200
+    deadline = asyncio.get_running_loop().time() + 10
+    while not meeting_cards(channel):
+        assert asyncio.get_running_loop().time() < deadline, channel.received
+        await asyncio.sleep(0.02)
+    assert {r.headers.get("Authorization") for r in channel.received} == {f"Bearer {BOT_TOKEN}"}
 
 
 @pytest.mark.parametrize("build", _bad_tokens())

@@ -199,6 +199,11 @@ class MeetBotAdapter(CloudAdapterBase):  # type: ignore[misc]
         context.turn_state[self.OUTBOUND_KEY] = outbound
         return context
 
+    @property
+    def app_id(self) -> str:
+        """The bot's Microsoft app id ("" in local mode)."""
+        return str(self._settings.microsoft_app_id or "")
+
     def _default_audience(self) -> str:
         return str(
             self._settings.to_channel_from_bot_oauth_scope

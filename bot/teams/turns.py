@@ -276,7 +276,10 @@ class Turns:
         async def run(context: TurnContext) -> None:
             await work(self.of(context))
 
-        self._spawn(self._adapter.continue_conversation(reference, run, None))
+        # With the bot's app id, so that production sends carry the app's token.
+        self._spawn(
+            self._adapter.continue_conversation(reference, run, self._adapter.app_id or None)
+        )
 
 
 class ProactiveConversations:
