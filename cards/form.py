@@ -15,7 +15,9 @@ from bot.core.form import (
     REMINDER_CHOICES,
     FormValues,
     duration_label,
+    form_options,
 )
+from bot.core.online_meeting import MeetingOptions
 from bot.core.request import MAX_SUBJECT
 from cards.elements import (
     Action,
@@ -28,6 +30,7 @@ from cards.elements import (
     TextBlock,
     plain,
 )
+from cards.meeting import CHAT_LABELS, LOBBY_LABELS, PRESENTER_LABELS
 
 CREATE_MEETING_VERB: Final = "createMeeting"
 CREATE_MEETING_DATA: Final[Mapping[str, str]] = {"meetbot": CREATE_MEETING_VERB}
@@ -114,6 +117,50 @@ class FormCard(AdaptiveCard):
     """An AdaptiveCard whose body may also hold inputs."""
 
     body: list[AnyFormElement] = Field(default_factory=list)  # type: ignore[assignment]
+
+
+_YES_NO = [Choice(title="Yes", value="true"), Choice(title="No", value="false")]
+
+
+def _choice(
+    id: str, label: str, labels: dict[str, str], value: str | bool | None
+) -> InputChoiceSet:
+    choices = (
+        _YES_NO if not labels else [Choice(title=title, value=key) for key, title in labels.items()]
+    )
+    shown = str(value).lower() if isinstance(value, bool) else value
+    return InputChoiceSet(id=id, label=label, choices=choices, style="compact", value=shown)
+
+
+def option_inputs(options: MeetingOptions) -> list[FormElement]:
+    """The options as inputs (the Options card, and the new-meeting form's options section)."""
+    return [
+        _choice("lobbyBypass", "Who can bypass the lobby", LOBBY_LABELS, options.lobby_bypass),
+        _choice(
+            "allowedPresenters", "Who can present", PRESENTER_LABELS, options.allowed_presenters
+        ),
+        _choice("recordAutomatically", "Record automatically", {}, options.record_automatically),
+        _choice(
+            "isEntryExitAnnounced",
+            "Announce when people join or leave",
+            {},
+            options.is_entry_exit_announced,
+        ),
+        _choice("allowMeetingChat", "Meeting chat", CHAT_LABELS, options.allow_meeting_chat),
+    ]
+
+
+def _options_section(values: FormValues) -> list[FormElement]:
+    return [
+        TextBlock(text="Meeting options", weight="bolder", spacing="large", separator=True),
+        TextBlock(
+            text="As Teams usually sets them; change any you want.",
+            is_subtle=True,
+            size="small",
+            spacing="none",
+        ),
+        *option_inputs(form_options(values)),
+    ]
 
 
 def _error(field: str | None, message: str) -> TextBlock:
@@ -237,6 +284,7 @@ def meeting_form_card(
     submit_title: str = "Create meeting",
     submit_data: Mapping[str, JsonValue] | None = None,
     extra: Sequence[FormElement] = (),
+    with_options: bool = True,
 ) -> dict[str, Any]:
     """The meeting form, filled with `values` and showing `errors` (field id → message).
 
@@ -245,7 +293,8 @@ def meeting_form_card(
     start time. In a task module the submit is a plain Action.Submit (it arrives as
     composeExtension/submitAction); elsewhere Action.Execute, falling back to Action.Submit.
     `submit_data` (its `meetbot` is the verb) makes it another form, such as Reschedule's;
-    `extra` are more inputs under the rest.
+    `extra` are more inputs under the rest. `with_options` adds the options section (a new
+    meeting's lobby, presenters, recording, announcements and chat).
     """
     values = values or FormValues(date=today.isoformat())
     errors = errors or {}
@@ -269,6 +318,12 @@ def meeting_form_card(
         body.append(element)
         if name in errors:
             body.append(_error(name, errors[name]))
+    if with_options:
+        for element in _options_section(values):
+            body.append(element)
+            input_id = getattr(element, "id", None)
+            if isinstance(input_id, str) and input_id in errors:
+                body.append(_error(input_id, errors[input_id]))
     body += list(extra)
     data: dict[str, JsonValue] = dict(submit_data or CREATE_MEETING_DATA)
     submit = ActionSubmit(title=submit_title, data=data, style="positive")

@@ -9,8 +9,8 @@ from pydantic import JsonValue
 from bot.core.managed import CONFIRM_CANCEL, CREATE_AGAIN, REFRESH, SAVE_OPTIONS
 from bot.core.online_meeting import MeetingOptions
 from cards.elements import Action, AdaptiveCard, TextBlock, plain
-from cards.form import Choice, FormCard, FormElement, InputChoiceSet
-from cards.meeting import CHAT_LABELS, LOBBY_LABELS, PRESENTER_LABELS, execute
+from cards.form import FormCard, FormElement, option_inputs
+from cards.meeting import execute
 
 
 def cancel_confirm_card(subject: str, when: str, data: dict[str, JsonValue]) -> dict[str, Any]:
@@ -31,37 +31,6 @@ def cancel_confirm_card(subject: str, when: str, data: dict[str, JsonValue]) -> 
             execute("Keep it", REFRESH, data),
         ],
     ).to_dict()
-
-
-_YES_NO = [Choice(title="Yes", value="true"), Choice(title="No", value="false")]
-
-
-def _choice(
-    id: str, label: str, labels: dict[str, str], value: str | bool | None
-) -> InputChoiceSet:
-    choices = (
-        _YES_NO if not labels else [Choice(title=title, value=key) for key, title in labels.items()]
-    )
-    shown = str(value).lower() if isinstance(value, bool) else value
-    return InputChoiceSet(id=id, label=label, choices=choices, style="compact", value=shown)
-
-
-def option_inputs(options: MeetingOptions) -> list[FormElement]:
-    """The options as inputs (the Options card, and the new-meeting form's options section)."""
-    return [
-        _choice("lobbyBypass", "Who can bypass the lobby", LOBBY_LABELS, options.lobby_bypass),
-        _choice(
-            "allowedPresenters", "Who can present", PRESENTER_LABELS, options.allowed_presenters
-        ),
-        _choice("recordAutomatically", "Record automatically", {}, options.record_automatically),
-        _choice(
-            "isEntryExitAnnounced",
-            "Announce when people join or leave",
-            {},
-            options.is_entry_exit_announced,
-        ),
-        _choice("allowMeetingChat", "Meeting chat", CHAT_LABELS, options.allow_meeting_chat),
-    ]
 
 
 def options_card(

@@ -16,12 +16,14 @@ from pydantic import ValidationError
 from bot.core.form import (
     DURATION_CHOICES,
     FIELDS,
+    OPTION_FIELDS,
     FormValues,
     InvalidForm,
     ValidForm,
     form_values,
     validate_form,
 )
+from bot.core.online_meeting import GRAPH_DEFAULT_OPTIONS, MeetingOptions
 from bot.core.parse import ParsedMeeting, parse_meeting
 from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT, MeetingRequest
 from cards.form import FormCard, meeting_form_card
@@ -358,6 +360,85 @@ def test_an_impossible_duration_shows_the_default_choice() -> None:
     assert inputs(card)["durationMinutes"]["value"] == "30"
 
 
+# The options section.
+
+
+def test_options_left_as_graphs_defaults_are_not_chosen() -> None:
+    untouched = submit()
+    assert isinstance(untouched, ValidForm)
+    assert untouched.options is None
+    as_shown = submit(
+        lobbyBypass="organization",
+        allowedPresenters="everyone",
+        recordAutomatically="false",
+        isEntryExitAnnounced="true",
+        allowMeetingChat="enabled",
+    )
+    assert isinstance(as_shown, ValidForm)
+    assert as_shown.options is None
+
+
+def test_only_options_that_differ_from_graphs_defaults_are_chosen() -> None:
+    result = submit(
+        lobbyBypass="everyone",
+        allowedPresenters="everyone",
+        recordAutomatically="true",
+        isEntryExitAnnounced="true",
+        allowMeetingChat="limited",
+    )
+    assert isinstance(result, ValidForm)
+    assert result.options == MeetingOptions(
+        lobby_bypass="everyone", record_automatically=True, allow_meeting_chat="limited"
+    )
+    assert result.options.to_graph_body() == {
+        "lobbyBypassSettings": {"scope": "everyone"},
+        "recordAutomatically": True,
+        "allowMeetingChat": "limited",
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lobbyBypass", "anyone"),
+        ("allowedPresenters", 3),
+        ("recordAutomatically", "yes"),
+        ("isEntryExitAnnounced", ["true"]),
+        ("allowMeetingChat", "on"),
+    ],
+)
+def test_an_option_that_is_none_of_the_choices_is_refused_on_its_field(
+    field: str, value: Any
+) -> None:
+    result = invalid(**{field: value})
+    assert result.errors == {field: "Choose one of the choices offered."}
+    card = meeting_form_card(result.values, result.errors, today=TODAY)
+    assert error_under(card, field) == "Choose one of the choices offered."
+    # The form comes back showing Graph's default for it, not the bad value.
+    shown = inputs(card)[field]["value"]
+    assert shown in {c["value"] for c in inputs(card)[field]["choices"]}
+
+
+def test_the_form_shows_graphs_defaults_then_what_was_chosen() -> None:
+    empty = inputs(meeting_form_card(today=TODAY))
+    assert {k: empty[k]["value"] for k in OPTION_FIELDS} == {
+        "lobbyBypass": GRAPH_DEFAULT_OPTIONS.lobby_bypass,
+        "allowedPresenters": "everyone",
+        "recordAutomatically": "false",
+        "isEntryExitAnnounced": "true",
+        "allowMeetingChat": "enabled",
+    }
+    refused = invalid(subject="", lobbyBypass="invited", recordAutomatically=True)
+    again = inputs(meeting_form_card(refused.values, refused.errors, today=TODAY))
+    assert again["lobbyBypass"]["value"] == "invited"
+    assert again["recordAutomatically"]["value"] == "true"
+
+
+def test_reschedule_has_no_options_section() -> None:
+    card = meeting_form_card(today=TODAY, heading="Reschedule", with_options=False)
+    assert not set(inputs(card)) & set(OPTION_FIELDS)
+
+
 # The card's shape.
 
 
@@ -373,12 +454,14 @@ def test_the_empty_form_has_the_exact_ids_types_and_requirements() -> None:
         "reminderMinutes": "Input.ChoiceSet",
         "attendees": "Input.ChoiceSet",
         "attendeeEmails": "Input.Text",
+        **dict.fromkeys(OPTION_FIELDS, "Input.ChoiceSet"),
     }
     required = {k for k, v in fields.items() if v.get("isRequired")}
     assert required == {"subject", "date", "startTime", "durationMinutes"}
     # Not required, so no client-side message: every choice, the usual one included, is valid.
     assert all(
-        v["label"] and (v.get("errorMessage") or k == "reminderMinutes") for k, v in fields.items()
+        v["label"] and (v.get("errorMessage") or k == "reminderMinutes" or k in OPTION_FIELDS)
+        for k, v in fields.items()
     )
     reminder = fields["reminderMinutes"]
     assert reminder["value"] == ""

@@ -18,6 +18,7 @@ from bot.sandbox.graph import RECEIVED, Fault, FaultInjector
 from bot.teams.app import RUNTIME
 from tests.conftest import FakeChannel, activity
 from tests.flows import (
+    FORM,
     FakeTokenService,
     GraphFake,
     RunningBot,
@@ -26,6 +27,7 @@ from tests.flows import (
     running_bot,
     serve_graph,
 )
+from tests.flows import execute as execute_form
 
 MakeServer = Callable[..., Awaitable[TestServer]]
 COMMAND = "meet Design review tomorrow at 3pm for 45 minutes"
@@ -414,3 +416,99 @@ async def test_two_concurrent_reschedules_end_as_graph_does(
         bot, channel, {**buttons(card)["Reschedule"], "verb": "refreshMeeting"}, card_id
     )
     assert refreshed["body"][2]["text"] == shown
+
+
+CHOSEN = {
+    "lobbyBypass": "everyone",
+    "allowedPresenters": "organizer",
+    "recordAutomatically": "true",
+    # Graph's default: not sent.
+    "isEntryExitAnnounced": "true",
+    "allowMeetingChat": "enabled",
+}
+
+
+def facts_of(card: dict[str, Any]) -> dict[str, str]:
+    return {
+        f["title"]: f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]
+    }
+
+
+async def create_from_form(bot: RunningBot, channel: FakeChannel, **values: Any) -> dict[str, Any]:
+    """The new-meeting form submitted with Action.Execute; the card that replaces it."""
+    response = await bot.send(execute_form(channel, {**FORM, **values}))
+    assert response.status == 200
+    return dict((await response.json())["value"])
+
+
+async def test_options_chosen_on_the_form_are_patched_right_after_create_and_shown(
+    bot: RunningBot, channel: FakeChannel, graph: GraphFake
+) -> None:
+    card = await create_from_form(bot, channel, **CHOSEN)
+    assert [r.method for r in graph.sandbox[RECEIVED]] == ["POST", "PATCH"]
+    # Only what differs from Graph's defaults, and nothing on createOrGet itself.
+    assert sent(graph, "PATCH") == [
+        {
+            "lobbyBypassSettings": {"scope": "everyone"},
+            "allowedPresenters": "organizer",
+            "recordAutomatically": True,
+        }
+    ]
+    assert not set(CHOSEN) & set(graph.bodies()[0])
+    assert card["body"][0]["text"] == "Meeting created"
+    facts = facts_of(card)
+    assert facts["Who bypasses the lobby"] == "Everyone"
+    assert facts["Who can present"] == "Only me"
+    assert facts["Record automatically"] == "Yes"
+    assert facts["Meeting chat"] == "On"
+    # The options card opens with what was set.
+    options = await execute(bot, channel, buttons(card)["Options"], "form-1")
+    chosen = {e["id"]: e.get("value") for e in options["body"] if e["type"] == "Input.ChoiceSet"}
+    assert chosen["lobbyBypass"] == "everyone"
+    assert chosen["recordAutomatically"] == "true"
+    # Asking again with the same form finds the meeting with its options: nothing is patched.
+    again = await create_from_form(bot, channel, **CHOSEN)
+    assert again["body"][0]["text"] == "Already scheduled"
+    assert len(sent(graph, "PATCH")) == 1
+    assert facts_of(again)["Who bypasses the lobby"] == "Everyone"
+
+
+async def test_options_left_as_they_are_send_nothing_extra(
+    bot: RunningBot, channel: FakeChannel, graph: GraphFake
+) -> None:
+    card = await create_from_form(
+        bot,
+        channel,
+        lobbyBypass="organization",
+        allowedPresenters="everyone",
+        recordAutomatically="false",
+        isEntryExitAnnounced="true",
+        allowMeetingChat="enabled",
+    )
+    assert card["body"][0]["text"] == "Meeting created"
+    assert [r.method for r in graph.sandbox[RECEIVED]] == ["POST"]
+    assert "Who bypasses the lobby" not in facts_of(card)
+
+
+async def test_a_failed_options_patch_still_shows_the_meeting_and_says_how_to_set_them(
+    bot: RunningBot, channel: FakeChannel, graph: GraphFake, faults: FaultInjector
+) -> None:
+    # createOrGet goes through; the PATCH after it is refused.
+    faults.add(Fault())
+    faults.add(Fault(status=403, code="Forbidden"))
+    card = await create_from_form(bot, channel, lobbyBypass="everyone")
+    assert sent(graph, "PATCH") == [{"lobbyBypassSettings": {"scope": "everyone"}}]
+    assert card["body"][0]["text"] == "Meeting created"
+    assert join_url(card)
+    text = " ".join(e.get("text", "") for e in card["body"])
+    assert "options you chose were not applied" in text
+    assert "Select Options on this card to set them." in text
+    assert "Who bypasses the lobby" not in facts_of(card)
+    assert "Options" in buttons(card)
+    # Options from the card then sets them.
+    options = await execute(bot, channel, buttons(card)["Options"], "form-1")
+    saved = await execute(
+        bot, channel, buttons(options)["Save options"], "form-1", {"lobbyBypass": "everyone"}
+    )
+    assert saved["body"][0]["text"] == "Options saved"
+    assert sent(graph, "PATCH")[-1] == {"lobbyBypassSettings": {"scope": "everyone"}}

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from bot.core.online_meeting import GRAPH_DEFAULT_OPTIONS, MeetingOptions
 from bot.core.parse import LATE_START_GRACE
 from bot.core.parse_facts import MONTH_NAMES, describe_date, describe_length, format_clock
 from bot.core.request import MAX_ATTENDEES, MAX_SUBJECT, clean_subject
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_DURATION",
     "DURATION_CHOICES",
     "FIELDS",
+    "OPTION_FIELDS",
     "REMINDER_CHOICES",
     "FieldId",
     "FormResult",
@@ -29,6 +31,7 @@ __all__ = [
     "InvalidForm",
     "ValidForm",
     "duration_label",
+    "form_options",
     "form_values",
     "is_object_id",
     "is_picked_id",
@@ -46,7 +49,20 @@ FieldId = Literal[
     "reminderMinutes",
     "attendees",
     "attendeeEmails",
+    "lobbyBypass",
+    "allowedPresenters",
+    "recordAutomatically",
+    "isEntryExitAnnounced",
+    "allowMeetingChat",
 ]
+# The options section (a new meeting's options), by input id and MeetingOptions field.
+OPTION_FIELDS: Final[dict[FieldId, str]] = {
+    "lobbyBypass": "lobby_bypass",
+    "allowedPresenters": "allowed_presenters",
+    "recordAutomatically": "record_automatically",
+    "isEntryExitAnnounced": "is_entry_exit_announced",
+    "allowMeetingChat": "allow_meeting_chat",
+}
 FIELDS: Final[tuple[FieldId, ...]] = (
     "subject",
     "date",
@@ -55,6 +71,7 @@ FIELDS: Final[tuple[FieldId, ...]] = (
     "reminderMinutes",
     "attendees",
     "attendeeEmails",
+    *OPTION_FIELDS,
 )
 # The reminder lead times offered (minutes; 0 is none); an empty choice means the default.
 REMINDER_CHOICES: Final = (0, 5, 10, 15, 30, 60)
@@ -99,6 +116,12 @@ class FormValues(BaseModel):
     attendees: str = ""
     attendee_emails: str = ""
     reminder_minutes: str = ""
+    # The options section: a choice's value, or "" for Graph's default.
+    lobby_bypass: str = ""
+    allowed_presenters: str = ""
+    record_automatically: str = ""
+    is_entry_exit_announced: str = ""
+    allow_meeting_chat: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,8 @@ class ValidForm:
     emails: tuple[str, ...]
     # None: the default lead time (REMINDER_MINUTES); 0: no reminder.
     reminder_minutes: int | None = None
+    # The options chosen that differ from Graph's defaults; None when none does.
+    options: MeetingOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -202,8 +227,35 @@ def _as_text(value: object) -> str | None:
 
 
 def _kept(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     text = _as_text(value) or ""
     return _without_controls(text[:_MAX_KEPT_CHARS])
+
+
+def _option_value(field: FieldId, value: object) -> str | bool | None:
+    """An option's submitted value as MeetingOptions takes it; None when it is not one."""
+    if field in ("recordAutomatically", "isEntryExitAnnounced"):
+        if isinstance(value, bool):
+            return value
+        return {"true": True, "false": False}.get(value) if isinstance(value, str) else None
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        MeetingOptions.model_validate({OPTION_FIELDS[field]: value})
+    except ValueError:
+        return None
+    return value
+
+
+def form_options(values: FormValues) -> MeetingOptions:
+    """The options the form shows: those chosen, Graph's defaults for the rest."""
+    shown: dict[str, Any] = GRAPH_DEFAULT_OPTIONS.model_dump()
+    for field, name in OPTION_FIELDS.items():
+        value = _option_value(field, getattr(values, name))
+        if value is not None:
+            shown[name] = value
+    return MeetingOptions.model_validate(shown)
 
 
 def form_values(data: Mapping[str, Any]) -> FormValues:
@@ -357,6 +409,22 @@ class _Checker:
             )
         return picked_ids(text)
 
+    def options(self) -> MeetingOptions | None:
+        """The options chosen that differ from Graph's defaults; one that is none of the
+        choices offered is an error."""
+        chosen: dict[str, Any] = {}
+        for field, name in OPTION_FIELDS.items():
+            raw = self.data.get(field)
+            if raw is None or raw == "":
+                continue
+            value = _option_value(field, raw)
+            if value is None:
+                self.errors[field] = "Choose one of the choices offered."
+                continue
+            chosen[name] = value
+        changed = MeetingOptions.model_validate(chosen).changes_from(GRAPH_DEFAULT_OPTIONS)
+        return changed if changed.to_graph_body() else None
+
     def emails(self) -> tuple[str, ...]:
         text = self.text("attendeeEmails", "list of e-mail addresses")
         if not text:
@@ -443,6 +511,7 @@ def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> 
     reminder = checker.reminder()
     picked = checker.picked()
     emails = checker.emails()
+    options = checker.options()
     too_many = _too_many(len(picked), len(emails))
     if too_many is not None:
         field = "attendeeEmails" if emails else "attendees"
@@ -462,4 +531,5 @@ def validate_form(data: Mapping[str, Any], *, now: datetime, zone: ZoneInfo) -> 
         picked_ids=picked,
         emails=emails,
         reminder_minutes=reminder,
+        options=options,
     )

@@ -147,6 +147,27 @@ class MeetingOptions(GraphModel):
             body["allowMeetingChat"] = self.allow_meeting_chat
         return body
 
+    def changes_from(self, current: MeetingOptions) -> MeetingOptions:
+        """The options set here that `current` does not have already (None for the rest)."""
+        return MeetingOptions.model_validate(
+            {
+                name: value
+                for name, value in self
+                if value is not None and value != getattr(current, name)
+            }
+        )
+
+
+# A new meeting's options as Graph's createOrGet example answers them (the sandbox's too): the
+# new-meeting form starts from these, and only a choice that differs is sent.
+GRAPH_DEFAULT_OPTIONS = MeetingOptions(
+    lobby_bypass="organization",
+    allowed_presenters="everyone",
+    record_automatically=False,
+    is_entry_exit_announced=True,
+    allow_meeting_chat="enabled",
+)
+
 
 class MeetingUpdate(GraphModel):
     """A PATCH of an onlineMeeting: only what changes. Start and end always go together, and

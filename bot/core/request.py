@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.core.online_meeting import MeetingOptions
+
 MAX_SUBJECT = 200
 MAX_ATTENDEES = 50
 # Fixed forever: changing it would give every existing request a new meeting.
@@ -100,6 +102,8 @@ class MeetingRequest(BaseModel):
     # Minutes before the start to remind the conversation (0: none); None: the default.
     # Not part of the meeting's identity (the externalId).
     reminder_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    # Options chosen on the form, set with a PATCH once the meeting exists; not its identity.
+    options: MeetingOptions | None = None
 
     @field_validator("subject", mode="before")
     @classmethod

@@ -179,6 +179,8 @@ class FormFlows:
             attendees,
             result.reminder_minutes,
         )
+        if result.options is not None:
+            request = request.model_copy(update={"options": result.options})
         return request, ()
 
     async def _signed_in_outcome(

@@ -238,6 +238,7 @@ class ManageMeetings:
             heading="Reschedule",
             submit_title="Save",
             submit_data={**_data(record.external_id), "meetbot": SAVE_RESCHEDULE},
+            with_options=False,
         )
 
     async def _reschedule(

@@ -38,6 +38,7 @@ from bot.graph import (
     OnlineMeetingsApi,
 )
 from bot.usecases.busy import typing_while_slow
+from bot.usecases.new_options import apply_options
 from bot.usecases.people import name_from_directory
 from bot.usecases.reminders import Reminders
 from cards.form import meeting_form_card
@@ -354,7 +355,12 @@ class Meetings:
             # Only meetings Graph created count: not an existing one, a failure or a sign-in.
             if self._rate is not None and rate_key is not None and not (result and result.created):
                 self._rate.refund(rate_key)
+        left = max(1.0, budget_s - (time.monotonic() - started))
+        applied = await apply_options(self._graph, token, request, result, budget_s=left)
+        result, notes = applied.result, (*notes, *filter(None, [applied.note]))
         view = self._view(turn.origin, request, result, notes)
+        if applied.shown:
+            view = replace(view, options=result.meeting.options())
         try:
             await self._ledger.add(key, _ledger_entry(view, external_id))
         except Exception as error:
@@ -363,7 +369,7 @@ class Meetings:
                 "a meeting was not added to its conversation's list: %s", type(error).__name__
             )
             view = replace(view, notes=(*view.notes, NOT_LISTED_NOTE))
-        view = await self._managed(turn.origin, request, result, view, key)
+        view = await self._managed(turn.origin, request, result, view, key, applied.shown)
         reminder_note = await self._remind(turn.origin, request, view)
         if reminder_note:
             view = replace(view, notes=(*view.notes, reminder_note))
@@ -394,6 +400,7 @@ class Meetings:
         result: CreateOrGetResult,
         view: MeetingView,
         key: str,
+        options_set: bool = False,
     ) -> MeetingView:
         """Keep the meeting's record (what its organizer's controls change) current with
         Graph's answer, and give the card those controls: on the card itself in a personal chat,
@@ -409,6 +416,7 @@ class Meetings:
             start=view.start,
             end=view.end,
             attendees=request.attendees,
+            options_set=options_set,
         )
 
         def kept(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -421,6 +429,7 @@ class Meetings:
                 "subject": view.subject,
                 "start": view.start.isoformat(),
                 "end": view.end.isoformat(),
+                "options_set": stored.get("options_set") or options_set,
             }
 
         try:
@@ -577,6 +586,7 @@ class Meetings:
                     "attendees": data.get("attendees") or (),
                     "renewal": data.get("renewal") or 0,
                     "reminder_minutes": data.get("reminderMinutes"),
+                    "options": data.get("options"),
                 }
             )
         except ValidationError:
@@ -763,6 +773,8 @@ def _retry_data(request: MeetingRequest) -> dict[str, Any]:
         data["renewal"] = request.renewal
     if request.reminder_minutes is not None:
         data["reminderMinutes"] = request.reminder_minutes
+    if request.options is not None:
+        data["options"] = request.options.model_dump(mode="json", exclude_none=True)
     return data
 
 
