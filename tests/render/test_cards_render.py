@@ -17,7 +17,7 @@ import pytest_asyncio
 from bot.auth.signin import SignIn
 from bot.core.calendar import CalendarFiles
 from bot.core.form import InvalidForm, validate_form
-from bot.core.online_meeting import CreateOrGetRequest
+from bot.core.online_meeting import CreateOrGetRequest, MeetingOptions
 from bot.core.ports import RecordStore, Turn
 from bot.core.request import MeetingRequest
 from bot.graph.client import CreateOrGetResult
@@ -33,6 +33,7 @@ from cards.elements import AdaptiveCard, TextBlock
 from cards.form import meeting_form_card
 from cards.help import help_card, welcome_card
 from cards.lists import meeting_list_card
+from cards.manage import options_card
 from cards.meeting import meeting_card, working_card
 from tests.e2e.playground import CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT, is_loopback_url
 from tests.support.cards import ALL_CARDS, BARE, END, FULL, START, view
@@ -449,6 +450,7 @@ _FULL_TEXTS = (
     "not on anyone's calendar",
 )
 _MEETING_ACTIONS = ("Join", "Add to calendar", "Show invitation")
+_CONTROLS = ("Reschedule", "Cancel meeting", "Options")
 
 CASES: dict[str, Case] = {
     "help": Case(
@@ -517,6 +519,56 @@ CASES: dict[str, Case] = {
             "Tue, Nov 24, 2026, 9:00 pm – 9:45 pm (Europe/Berlin)",
         ),
         actions=("Join", "Join", "Join"),
+    ),
+    "meeting_organizer": Case(
+        ALL_CARDS["meeting_organizer"],
+        texts=_FULL_TEXTS,
+        actions=(*_CONTROLS, *_MEETING_ACTIONS, "Find a local number"),
+    ),
+    "meeting_moved": Case(
+        ALL_CARDS["meeting_moved"],
+        texts=(
+            "Moved to Tue, Nov 24, 2026, 4:30 pm – 5:15 pm (America/New_York)",
+            "Tue, Nov 24, 2026, 4:30 pm – 5:15 pm (America/New_York)\n",
+            "2026-11-24 21:30 – 22:15 UTC",
+            "Who bypasses the lobby",
+            "Everyone",
+            "Record automatically",
+        ),
+        actions=(*_MEETING_ACTIONS, "Find a local number"),
+    ),
+    "meeting_cancelled": Case(
+        ALL_CARDS["meeting_cancelled"],
+        texts=("Cancelled", "Design review", "Was Tue, Nov 24, 2026, 3:00 pm – 3:45 pm"),
+        actions=("Download cancellation (.ics)",),
+        absent=("Join", "Passcode", "Dial in"),
+    ),
+    "cancel_confirm": Case(
+        ALL_CARDS["cancel_confirm"],
+        texts=("Cancel this meeting?", "Design review", "can't be undone"),
+        actions=("Yes, cancel it", "Keep it"),
+    ),
+    "options": Case(
+        options_card(
+            "Design review",
+            MeetingOptions(
+                lobby_bypass="organization",
+                allowed_presenters="everyone",
+                record_automatically=False,
+                is_entry_exit_announced=True,
+                allow_meeting_chat="enabled",
+            ),
+            {"externalId": "x"},
+        ),
+        texts=(
+            "Meeting options",
+            "Who can bypass the lobby",
+            "Who can present",
+            "Record automatically",
+            "Announce when people join or leave",
+            "Meeting chat",
+        ),
+        actions=("Save options", "Back"),
     ),
 }
 

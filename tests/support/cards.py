@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,6 +103,10 @@ ALL_CARDS = {
     "meeting_moved": meeting_card(
         replace(
             view(FULL, created=False),
+            # Shown at its new time, as after a reschedule.
+            start=START + timedelta(minutes=90),
+            end=END + timedelta(minutes=90),
+            notes=(),
             headline="Moved to Tue, Nov 24, 2026, 4:30 pm – 5:15 pm (America/New_York)",
             options=MeetingOptions(lobby_bypass="everyone", record_automatically=True),
             **ORGANIZER,
