@@ -13,6 +13,7 @@ from bot.core.form import (
     DURATION_CHOICES,
     FIELDS,
     REMINDER_CHOICES,
+    USUAL_REMINDER,
     FormValues,
     duration_label,
     form_options,
@@ -236,14 +237,14 @@ def _inputs(
             id="reminderMinutes",
             label="Reminder in this conversation",
             style="compact",
-            choices=[Choice(title="The usual reminder", value="")]
+            choices=[Choice(title="The usual reminder", value=USUAL_REMINDER)]
             + [
                 Choice(
                     title="No reminder" if m == 0 else f"{duration_label(m)} before", value=str(m)
                 )
                 for m in REMINDER_CHOICES
             ],
-            value=reminder if reminder in {str(m) for m in REMINDER_CHOICES} else "",
+            value=reminder if reminder in {str(m) for m in REMINDER_CHOICES} else USUAL_REMINDER,
         ),
         "attendees": InputChoiceSet(
             id="attendees",

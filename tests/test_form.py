@@ -125,6 +125,12 @@ def test_a_complete_form_becomes_utc_times_at_minute_precision() -> None:
             lambda r: r.picked_ids == (ALEX,),
             id="duplicate-picks-count-once",
         ),
+        pytest.param(
+            {"reminderMinutes": "usual"}, lambda r: r.reminder_minutes is None, id="usual-reminder"
+        ),
+        pytest.param(
+            {"reminderMinutes": "0"}, lambda r: r.reminder_minutes == 0, id="no-reminder"
+        ),
     ],
 )
 def test_accepted_variations(changes: dict[str, Any], check: Any) -> None:
@@ -464,9 +470,10 @@ def test_the_empty_form_has_the_exact_ids_types_and_requirements() -> None:
         for k, v in fields.items()
     )
     reminder = fields["reminderMinutes"]
-    assert reminder["value"] == ""
+    # Every choice has a value (Adaptive Cards require it): "usual" is the default lead time.
+    assert reminder["value"] == "usual"
     assert [(c["value"], c["title"]) for c in reminder["choices"]] == [
-        ("", "The usual reminder"),
+        ("usual", "The usual reminder"),
         ("0", "No reminder"),
         ("5", "5 minutes before"),
         ("10", "10 minutes before"),

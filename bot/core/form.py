@@ -25,6 +25,7 @@ __all__ = [
     "FIELDS",
     "OPTION_FIELDS",
     "REMINDER_CHOICES",
+    "USUAL_REMINDER",
     "FieldId",
     "FormResult",
     "FormValues",
@@ -73,8 +74,10 @@ FIELDS: Final[tuple[FieldId, ...]] = (
     "attendeeEmails",
     *OPTION_FIELDS,
 )
-# The reminder lead times offered (minutes; 0 is none); an empty choice means the default.
+# The reminder lead times offered (minutes; 0 is none), and the choice that means the default
+# (an Adaptive Card choice must have a value).
 REMINDER_CHOICES: Final = (0, 5, 10, 15, 30, 60)
+USUAL_REMINDER: Final = "usual"
 DURATION_CHOICES: Final = (15, 30, 45, 60, 90, 120)
 DEFAULT_DURATION: Final = 30
 # Input.Date lets people pick any year; far-off years would overflow UTC conversion at 9999.
@@ -381,7 +384,7 @@ class _Checker:
 
     def reminder(self) -> int | None:
         text = self.text("reminderMinutes", "reminder") if "reminderMinutes" in self.data else ""
-        if not text:
+        if not text or text == USUAL_REMINDER:
             return None
         if not text.isdigit() or int(text) not in REMINDER_CHOICES:
             self.errors["reminderMinutes"] = "Choose one of the reminders offered."
