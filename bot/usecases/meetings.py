@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -361,6 +362,18 @@ class Meetings:
         view = self._view(turn.origin, request, result, notes)
         if applied.shown:
             view = replace(view, options=result.meeting.options())
+        # The meeting's bookkeeping, all at once: a store that commits in groups (SQLite)
+        # writes the list, the meeting's record and its reminder in one transaction.
+        listed, view, reminder_note = await asyncio.gather(
+            self._list(key, view, external_id),
+            self._managed(turn.origin, request, result, view, key, applied.shown),
+            self._remind(turn.origin, request, view),
+        )
+        added = (() if listed else (NOT_LISTED_NOTE,)) + ((reminder_note,) if reminder_note else ())
+        return Outcome(meeting_card(replace(view, notes=(*view.notes, *added))))
+
+    async def _list(self, key: str, view: MeetingView, external_id: str) -> bool:
+        """Add the meeting to its conversation's list; False when the store failed."""
         try:
             await self._ledger.add(key, _ledger_entry(view, external_id))
         except Exception as error:
@@ -368,12 +381,8 @@ class Meetings:
             _log.warning(
                 "a meeting was not added to its conversation's list: %s", type(error).__name__
             )
-            view = replace(view, notes=(*view.notes, NOT_LISTED_NOTE))
-        view = await self._managed(turn.origin, request, result, view, key, applied.shown)
-        reminder_note = await self._remind(turn.origin, request, view)
-        if reminder_note:
-            view = replace(view, notes=(*view.notes, reminder_note))
-        return Outcome(meeting_card(view))
+            return False
+        return True
 
     async def _cancelled_before(
         self, request: MeetingRequest, zone: ZoneInfo
