@@ -179,6 +179,10 @@ class RecordStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def keys(self, prefix: str) -> list[str]:
+        """The keys that start with `prefix`, in order, without reading the records."""
+        ...
+
 
 class ConversationGone(Exception):
     """The channel refused to post in a conversation (403/404): the bot was removed from it,

@@ -10,7 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_REMINDER_MINUTES = 24 * 60
-# Due reminders are indexed by the hour they fall in, so a tick reads a bucket, not every record.
+# Due reminders are indexed by the hour they fall in, so a poll lists an hour's keys, not every
+# record.
 BUCKET_S = 3600
 
 State = Literal["pending", "sent", "dropped", "gone", "ended", "failed"]

@@ -40,6 +40,11 @@ class ClosableStorage(ABC):
     async def delete(self, keys: Iterable[str] | None) -> None:
         """Remove `keys` unconditionally; missing keys are ignored."""
 
+    @abstractmethod
+    async def keys(self, prefix: str) -> list[str]:
+        """The keys that start with `prefix`, in order: read from the store's key index,
+        without reading values (keys stored under a hashed name are not listed)."""
+
     async def update(self, key: str, change: Callable[[Any | None], dict[str, Any]]) -> None:
         """Replace the value of `key` (None when absent) with `change(value)`, atomically: a
         version written meanwhile by anyone else is read again and changed again.

@@ -274,6 +274,18 @@ class AzureBlobStorage(ClosableStorage):
             await self.open()
         await asyncio.gather(*(self._delete(blob_name(key)) for key in doomed))
 
+    async def keys(self, prefix: str) -> list[str]:
+        self._ensure_open()
+        if not self._ready:
+            await self.open()
+
+        async def names() -> list[str]:
+            listed = self._container.list_blobs(name_starts_with=prefix)
+            return [str(blob.name) async for blob in listed]
+
+        found = await self._request("list keys", names)
+        return sorted(name for name in found if not name.startswith(_HASHED_PREFIX))
+
     def _blob(self, name: str) -> BlobClient:
         return self._container.get_blob_client(name)
 

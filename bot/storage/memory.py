@@ -68,6 +68,11 @@ class StrictMemoryStorage(ClosableStorage):
             for key in doomed:
                 self._items.pop(key, None)
 
+    async def keys(self, prefix: str) -> list[str]:
+        self._ensure_open()
+        with self._lock:
+            return sorted(key for key in self._items if key.startswith(prefix))
+
     async def close(self) -> None:
         self._closed = True
 

@@ -81,6 +81,11 @@ class Records:
     async def delete(self, key: str) -> None:
         await self._storage.delete([self.storage_key(key)])
 
+    async def keys(self, prefix: str) -> list[str]:
+        """The keys of this namespace's records that start with `prefix`, in order."""
+        cut = len(self._prefix)
+        return [key[cut:] for key in await self._storage.keys(self.storage_key(prefix))]
+
     async def _write(self, key: str, value: JsonObject, etag: str) -> None:
         storage_key = self.storage_key(key)
         # Only plain JSON: stores write objects through jsonpickle, which would store a

@@ -173,6 +173,9 @@ class SqliteStorage(ClosableStorage):
         if doomed:
             await self._run(partial(_delete_rows, keys=doomed))
 
+    async def keys(self, prefix: str) -> list[str]:
+        return await self._run(partial(_keys_with_prefix, prefix=prefix))
+
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `work` on the worker thread, with the connection (opened on first use)."""
         if self._closed:
@@ -425,6 +428,15 @@ def _update_rows(
             connection.execute(_UPSERT, (key, new_etag(), document, None))
             errors.append(None)
     return errors
+
+
+def _keys_with_prefix(connection: sqlite3.Connection, prefix: str) -> list[str]:
+    # A range on the primary key (an index seek); LIKE would scan and treat _ and % specially.
+    rows = connection.execute(
+        "SELECT key FROM store_items WHERE key >= ? AND key < ? ORDER BY key",
+        (prefix, prefix + "\U0010ffff"),
+    ).fetchall()
+    return [key for (key,) in rows]
 
 
 def _delete_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> None:

@@ -49,8 +49,15 @@ def reminder_key(meeting_key: str) -> str:
     return f"reminder/{meeting_key}"
 
 
-def bucket_key(bucket: int) -> str:
-    return f"reminders-due/{bucket}"
+def bucket_prefix(bucket: int) -> str:
+    """Where the index keeps the reminders due in one hour: one small record each, listed by
+    key (a busy hour is many records, never one record that grows with every meeting)."""
+    return f"reminders-due/{bucket}/"
+
+
+def index_key(meeting_key: str, at: float) -> str:
+    # Ten digits of epoch seconds sort as numbers do (until 2286).
+    return f"{bucket_prefix(bucket_of(at))}{int(at):010d}/{meeting_key}"
 
 
 def gone_key(address: JsonObject) -> str:
@@ -301,41 +308,29 @@ class Reminders:
         first = bucket_of(now if self._polled_once else now - self._catch_up_s)
         buckets = range(first, bucket_of(now) + 2)
         found = await asyncio.gather(
-            *(self._records.get(bucket_key(b)) for b in buckets), return_exceptions=True
+            *(self._records.keys(bucket_prefix(b)) for b in buckets), return_exceptions=True
         )
         failed = [result for result in found if isinstance(result, BaseException)]
         if failed:
             _log.warning("reminders: could not read the index (%s)", type(failed[0]).__name__)
             return
         self._polled_once = True
-        for result in found:
-            assert not isinstance(result, BaseException)
-            record, _etag = result
-            due = (record or {}).get("due")
-            for key, at in (due if isinstance(due, dict) else {}).items():
-                if not isinstance(at, int | float) or key in self._finished:
+        for bucket, keys in zip(buckets, found, strict=True):
+            assert not isinstance(keys, BaseException)
+            for entry in keys:
+                at_text, _, key = entry.removeprefix(bucket_prefix(bucket)).partition("/")
+                if not at_text.isdigit() or not key or key in self._finished:
                     continue
+                at = float(at_text)
                 if key not in self._known or at < self._known[key]:
-                    self._remember(key, float(at))
+                    self._remember(key, at)
 
     async def _index(self, meeting_key: str, due: datetime) -> None:
-        at = due.timestamp()
-
-        def add(record: JsonObject | None) -> JsonObject:
-            entries = dict((record or {}).get("due") or {})
-            entries[meeting_key] = at
-            return {"due": entries}
-
-        await self._records.update(bucket_key(bucket_of(at)), add)
+        await self._records.put(index_key(meeting_key, due.timestamp()), {})
 
     async def _unindex(self, meeting_key: str, due: datetime) -> None:
-        def remove(record: JsonObject | None) -> JsonObject:
-            entries = dict((record or {}).get("due") or {})
-            entries.pop(meeting_key, None)
-            return {"due": entries}
-
         try:
-            await self._records.update(bucket_key(bucket_of(due.timestamp())), remove)
+            await self._records.delete(index_key(meeting_key, due.timestamp()))
         except Exception as error:
             # A stale entry costs one read of the record, which says it is done.
             _log.info("reminders: an index entry was left behind (%s)", type(error).__name__)

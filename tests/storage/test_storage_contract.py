@@ -361,3 +361,27 @@ async def test_a_closed_store_refuses_work_and_closes_twice(store: ClosableStora
         await store.read(["k"])
     with pytest.raises(StorageError):
         await store.write({"k": {"v": 1}})
+
+
+async def test_keys_lists_a_prefix_in_order_without_its_neighbours(store: ClosableStorage) -> None:
+    names = ["due/10/0000000002/b", "due/10/0000000001/a", "due/11/0000000001/c", "due/1", "dux"]
+    await store.write({name: {"n": i} for i, name in enumerate(names)})
+
+    assert await store.keys("due/10/") == ["due/10/0000000001/a", "due/10/0000000002/b"]
+    assert await store.keys("due/1") == [
+        "due/1",
+        "due/10/0000000001/a",
+        "due/10/0000000002/b",
+        "due/11/0000000001/c",
+    ]
+    assert await store.keys("nothing/") == []
+    await store.delete(["due/10/0000000001/a"])
+    assert await store.keys("due/10/") == ["due/10/0000000002/b"]
+
+
+async def test_records_list_their_own_namespace_only(store: ClosableStorage) -> None:
+    mine, theirs = Records(store, namespace="meetbot"), Records(store, namespace="other")
+    await mine.put("reminders-due/1/x", {})
+    await theirs.put("reminders-due/1/y", {})
+
+    assert await mine.keys("reminders-due/1/") == ["reminders-due/1/x"]
