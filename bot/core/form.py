@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
@@ -64,16 +64,7 @@ OPTION_FIELDS: Final[dict[FieldId, str]] = {
     "isEntryExitAnnounced": "is_entry_exit_announced",
     "allowMeetingChat": "allow_meeting_chat",
 }
-FIELDS: Final[tuple[FieldId, ...]] = (
-    "subject",
-    "date",
-    "startTime",
-    "durationMinutes",
-    "reminderMinutes",
-    "attendees",
-    "attendeeEmails",
-    *OPTION_FIELDS,
-)
+FIELDS: Final[tuple[FieldId, ...]] = get_args(FieldId)
 # The reminder lead times offered (minutes; 0 is none), and the choice that means the default
 # (an Adaptive Card choice must have a value).
 REMINDER_CHOICES: Final = (0, 5, 10, 15, 30, 60)

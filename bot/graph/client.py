@@ -232,6 +232,15 @@ class GraphClient:
             )
             await self._sleep(delay)
 
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        seconds = max(0.001, seconds)
+        return aiohttp.ClientTimeout(
+            total=seconds,
+            sock_connect=min(seconds, self._retry.connect_timeout_s),
+            # aiohttp rounds longer timeouts up to a whole second, which would overrun the budget.
+            ceil_threshold=math.inf,
+        )
+
     async def _attempt(
         self,
         url: URL,
@@ -243,19 +252,8 @@ class GraphClient:
         time_left_s: float,
         method: str = "POST",
     ) -> _Answer | _TransportFailure:
-        attempt_timeout = max(0.001, min(time_left_s, self._retry.max_attempt_timeout_s))
-        timeout = aiohttp.ClientTimeout(
-            total=attempt_timeout,
-            sock_connect=min(attempt_timeout, self._retry.connect_timeout_s),
-            # aiohttp rounds longer timeouts up to a whole second, which would overrun the budget.
-            ceil_threshold=math.inf,
-        )
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
-            "client-request-id": client_request_id,
-            "return-client-request-id": "true",
-        }
+        timeout = self._timeout(min(time_left_s, self._retry.max_attempt_timeout_s))
+        headers = _headers(token, client_request_id)
         if payload is not None:
             headers["Content-Type"] = "application/json"
         if attempt > 1:
@@ -459,17 +457,8 @@ class GraphClient:
         url = url.with_query({"$select": USER_FIELDS})
         client_request_id = str(uuid.uuid4())
         started = self._clock()
-        timeout = aiohttp.ClientTimeout(
-            total=budget_s,
-            sock_connect=min(budget_s, self._retry.connect_timeout_s),
-            ceil_threshold=math.inf,
-        )
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
-            "client-request-id": client_request_id,
-            "return-client-request-id": "true",
-        }
+        timeout = self._timeout(budget_s)
+        headers = _headers(token, client_request_id)
         try:
             async with self._session.get(
                 url, headers=headers, timeout=timeout, allow_redirects=False, raise_for_status=False
@@ -572,3 +561,12 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _headers(token: str, client_request_id: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json",
+        "client-request-id": client_request_id,
+        "return-client-request-id": "true",
+    }
