@@ -128,9 +128,7 @@ def test_a_complete_form_becomes_utc_times_at_minute_precision() -> None:
         pytest.param(
             {"reminderMinutes": "usual"}, lambda r: r.reminder_minutes is None, id="usual-reminder"
         ),
-        pytest.param(
-            {"reminderMinutes": "0"}, lambda r: r.reminder_minutes == 0, id="no-reminder"
-        ),
+        pytest.param({"reminderMinutes": "0"}, lambda r: r.reminder_minutes == 0, id="no-reminder"),
     ],
 )
 def test_accepted_variations(changes: dict[str, Any], check: Any) -> None:
