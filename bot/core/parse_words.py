@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
 from bot.core.parse_facts import PartOfDay
@@ -232,12 +232,3 @@ def guess_language(lowered: str, hint: str | None) -> Language:
         return hinted if hinted in LANGUAGES else "en"
     leaders = [language for language in LANGUAGES if counts[language] == best]
     return hinted if hinted in leaders else leaders[0]
-
-
-def foreign_language(words: Iterable[str]) -> str | None:
-    """The unread language these words are in, when some of them are its time words."""
-    for word in words:
-        language = FOREIGN_WORDS.get(word)
-        if language is not None:
-            return language
-    return None
