@@ -8,24 +8,32 @@ from pydantic import JsonValue
 
 from bot.core.managed import CONFIRM_CANCEL, CREATE_AGAIN, REFRESH, SAVE_OPTIONS
 from bot.core.online_meeting import MeetingOptions
-from cards.elements import Action, AdaptiveCard, TextBlock, plain
+from cards.elements import Action, AdaptiveCard, Color, Element, TextBlock, plain
 from cards.form import FormCard, FormElement, option_inputs
 from cards.meeting import execute
+
+
+def _about(headline: str, color: Color, subject: str, when: str, note: str) -> list[Element]:
+    """A meeting asked about: the question or news, its subject and time, and what follows."""
+    return [
+        TextBlock(text=headline, weight="bolder", color=color),
+        TextBlock(text=plain(subject), size="large", weight="bolder", spacing="none"),
+        TextBlock(text=when, spacing="small"),
+        TextBlock(text=note, is_subtle=True),
+    ]
 
 
 def cancel_confirm_card(subject: str, when: str, data: dict[str, JsonValue]) -> dict[str, Any]:
     """Cancel meeting, one step before it happens."""
     return AdaptiveCard(
-        body=[
-            TextBlock(text="Cancel this meeting?", weight="bolder", color="attention"),
-            TextBlock(text=plain(subject), size="large", weight="bolder", spacing="none"),
-            TextBlock(text=when, spacing="small"),
-            TextBlock(
-                text="Its join link stops working for everyone, and the card here says it "
-                "was cancelled. This can't be undone.",
-                is_subtle=True,
-            ),
-        ],
+        body=_about(
+            "Cancel this meeting?",
+            "attention",
+            subject,
+            when,
+            "Its join link stops working for everyone, and the card here says it was cancelled. "
+            "This can't be undone.",
+        ),
         actions=[
             execute("Yes, cancel it", CONFIRM_CANCEL, data, style="destructive"),
             execute("Keep it", REFRESH, data),
@@ -59,15 +67,13 @@ def options_card(
 def cancelled_before_card(subject: str, when: str, data: dict[str, JsonValue]) -> dict[str, Any]:
     """The request would recreate a meeting its organizer cancelled: say so, offer a new one."""
     return AdaptiveCard(
-        body=[
-            TextBlock(text="You cancelled this meeting", weight="bolder", color="warning"),
-            TextBlock(text=plain(subject), size="large", weight="bolder", spacing="none"),
-            TextBlock(text=when, spacing="small"),
-            TextBlock(
-                text="I haven't made it again. If you want it after all, I'll create a new "
-                "meeting, with a new join link.",
-                is_subtle=True,
-            ),
-        ],
+        body=_about(
+            "You cancelled this meeting",
+            "warning",
+            subject,
+            when,
+            "I haven't made it again. If you want it after all, I'll create a new meeting, "
+            "with a new join link.",
+        ),
         actions=[execute("Create a new meeting", CREATE_AGAIN, data, style="positive")],
     ).to_dict()
