@@ -103,6 +103,16 @@ class _Answer:
     headers: Mapping[str, str]
     body: bytes
 
+    def error(self, client_request_id: str, attempts: int = 1) -> GraphError:
+        """What this failed answer means, as Graph's error."""
+        return error_from_response(
+            status=self.status,
+            headers=self.headers,
+            body=self.body,
+            sent_client_request_id=client_request_id,
+            attempts=attempts,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _TransportFailure:
@@ -197,13 +207,7 @@ class GraphClient:
                     return result
                 error, retryable = result, False
             elif isinstance(outcome, _Answer):
-                error = error_from_response(
-                    status=outcome.status,
-                    headers=outcome.headers,
-                    body=outcome.body,
-                    sent_client_request_id=client_request_id,
-                    attempts=attempt,
-                )
+                error = outcome.error(client_request_id, attempt)
                 if send_chat_info and isinstance(error, GraphBadRequestError):
                     error.user_message = _CHAT_THREAD_REJECTED
                 retryable = outcome.status in self._retry.retry_statuses
@@ -403,13 +407,7 @@ class GraphClient:
                 self._log_meeting_call(method, outcome.status, outcome, client_request_id, attempt)
                 return outcome
             if isinstance(outcome, _Answer):
-                error = error_from_response(
-                    status=outcome.status,
-                    headers=outcome.headers,
-                    body=outcome.body,
-                    sent_client_request_id=client_request_id,
-                    attempts=attempt,
-                )
+                error = outcome.error(client_request_id, attempt)
                 # A retried DELETE whose first attempt deleted the meeting (its answer lost).
                 if method == "DELETE" and attempt > 1 and isinstance(error, GraphNotFoundError):
                     self._log_meeting_call(
@@ -481,12 +479,7 @@ class GraphClient:
         if answer.status == 404:
             return None
         if not 200 <= answer.status < 300:
-            raise error_from_response(
-                status=answer.status,
-                headers=answer.headers,
-                body=answer.body,
-                sent_client_request_id=client_request_id,
-            )
+            raise answer.error(client_request_id)
         try:
             found = _DirectoryAnswer.model_validate_json(answer.body)
         except ValidationError as exc:
