@@ -126,7 +126,8 @@ async def test_a_blob_outage_does_not_stop_meetings_and_the_bot_recovers(
             # The store goes away (SIGTERM: Azurite saves its metadata, as Azure keeps the
             # container through an outage; after SIGKILL it may forget the container).
             running[0].terminate()
-            running[0].wait()
+            # Waited for off the event loop: the bot shares it, and must keep serving.
+            await asyncio.to_thread(running[0].wait, 60)
             started = time.monotonic()
             response = await bot.send(meet(channel, "meet Outage review tomorrow at 3pm"))
             assert response.status == 201
