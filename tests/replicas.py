@@ -22,6 +22,8 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import BlobServiceClient  # type: ignore[import-untyped]
 
+from tests.flows import FakeTokenService, sandbox_token
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURITE_BLOB = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
 LOOPBACK = "127.0.0.1"
@@ -335,3 +337,22 @@ async def replicas(
             yield running
         finally:
             await asyncio.gather(*(replica.stop() for replica in running))
+
+
+def shared_sandbox_token(state_dir: Path) -> str:
+    """A Graph token every replica accepts: signed with the key they share beside SQLITE_PATH."""
+    return sandbox_token((state_dir / "meetbot.key").read_bytes())
+
+
+def blob_env(
+    azurite: Azurite, container: str, token_service: FakeTokenService, state_dir: Path
+) -> dict[str, str]:
+    """Settings for replicas sharing one Azure Blob container (Azurite) and one signing key."""
+    return {
+        "STORAGE": "blob",
+        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        "AZURE_STORAGE_CONTAINER": container,
+        "OAUTH_URL": token_service.url,
+        # Not a database with STORAGE=blob: the directory holds the signing key they share.
+        "SQLITE_PATH": str(state_dir / "meetbot.sqlite3"),
+    }

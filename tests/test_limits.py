@@ -21,7 +21,7 @@ from tests.flows import (
     meeting_cards,
     running_bot,
     sandbox_token,
-    token_service_app,
+    serve_token_service,
 )
 
 
@@ -124,10 +124,7 @@ def test_the_message_says_how_many_and_how_long() -> None:
 async def token_service(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
 ) -> FakeTokenService:
-    ref: list[FakeTokenService] = []
-    fake = FakeTokenService(await aiohttp_server(token_service_app(ref)))
-    ref.append(fake)
-    return fake
+    return await serve_token_service(aiohttp_server)
 
 
 async def test_creating_more_meetings_than_allowed_per_hour_is_refused_kindly(

@@ -19,8 +19,9 @@ from aiohttp.test_utils import TestClient
 from bot.settings import Settings
 from bot.teams.app import STORAGE, create_app
 from tests.replicas import free_port
-from tests.test_startup import REPO, fill, tiny_disk
+from tests.support.disk import fill, tiny_disk
 
+REPO = Path(__file__).resolve().parents[1]
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 

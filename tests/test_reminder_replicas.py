@@ -12,8 +12,15 @@ import pytest
 
 from tests.conftest import FakeChannel
 from tests.flows import FakeTokenService, meet, meeting_cards
-from tests.replicas import Azurite, drop_container, replicas, shared_azurite, unique_container
-from tests.test_replicas import blob_env, sandbox_token
+from tests.replicas import (
+    Azurite,
+    blob_env,
+    drop_container,
+    replicas,
+    shared_azurite,
+    shared_sandbox_token,
+    unique_container,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +55,7 @@ async def made_on_one_reminded_once(
 ) -> None:
     env = {**env, "REMINDER_POLL_S": "1"}
     async with replicas(2, env, tmp_path / "logs") as (a, b):
-        token_service.codes["246810"] = (USER, sandbox_token(tmp_path / "state"))
+        token_service.codes["246810"] = (USER, shared_sandbox_token(tmp_path / "state"))
         await a.send(meet(channel, COMMAND))
         await b.send(meet(channel, "246810"))
         (card,) = meeting_cards(channel)

@@ -11,7 +11,6 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.sandbox.graph import STORAGE_PREFIX
-from bot.sandbox.tokens import SandboxIdentity, SandboxTokens
 from bot.storage import Records
 from bot.storage.blob import AzureBlobStorage
 from tests.conftest import FakeChannel
@@ -26,10 +25,12 @@ from tests.flows import (
 from tests.replicas import (
     Azurite,
     BotReplica,
+    blob_env,
     blob_keys,
     drop_container,
     replicas,
     shared_azurite,
+    shared_sandbox_token,
     start_replica,
     unique_container,
 )
@@ -61,32 +62,6 @@ async def container(azurite: Azurite) -> AsyncIterator[str]:
     await drop_container(azurite, name)
 
 
-def sandbox_token(state_dir: Path) -> str:
-    """A Graph token both replicas accept: signed with the key they share beside SQLITE_PATH."""
-    key = (state_dir / "meetbot.key").read_bytes()
-    identity = SandboxIdentity(
-        tenant_id="tenant-1",
-        object_id="5f0e0000-user",
-        upn="megan@contoso.com",
-        display_name="Megan Bowen",
-        scopes=frozenset({"OnlineMeetings.ReadWrite"}),
-    )
-    return SandboxTokens(key).issue(identity, lifetime_s=3600)
-
-
-def blob_env(
-    azurite: Azurite, container: str, token_service: FakeTokenService, state_dir: Path
-) -> dict[str, str]:
-    return {
-        "STORAGE": "blob",
-        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "AZURE_STORAGE_CONTAINER": container,
-        "OAUTH_URL": token_service.url,
-        # Not a database with STORAGE=blob: the directory holds the signing key they share.
-        "SQLITE_PATH": str(state_dir / "meetbot.sqlite3"),
-    }
-
-
 async def test_sign_in_started_on_one_replica_completes_on_the_other(
     azurite: Azurite,
     container: str,
@@ -101,7 +76,7 @@ async def test_sign_in_started_on_one_replica_completes_on_the_other(
         assert len(oauth_cards(channel)) == 1
         assert meeting_cards(channel) == []
 
-        token_service.codes["246810"] = (USER, sandbox_token(state))
+        token_service.codes["246810"] = (USER, shared_sandbox_token(state))
         await b.send(meet(channel, "246810"))
 
         created = meeting_cards(channel)
@@ -126,7 +101,7 @@ async def test_sign_in_started_on_one_replica_completes_on_the_other(
         await a.send(meet(channel, "meet Budget sync friday at 10am", **other_user))
         assert len(oauth_cards(channel)) == 2
         await make_pending_older(azurite, container, seconds=15 * 60 + 5)
-        token_service.codes["135790"] = (OTHER_USER, sandbox_token(state))
+        token_service.codes["135790"] = (OTHER_USER, shared_sandbox_token(state))
         await b.send(meet(channel, "135790", **other_user))
 
         assert "your request expired" in channel.activities()[-1]["text"]
@@ -190,7 +165,7 @@ async def test_a_pending_sign_in_survives_sigkill_and_restart_on_sqlite(
 
         second = await start_replica(env, tmp_path / "logs" / "second.log", session)
         started.append(second)
-        token_service.codes["112233"] = (USER, sandbox_token(state))
+        token_service.codes["112233"] = (USER, shared_sandbox_token(state))
         await second.send(meet(channel, "112233"))
 
         created = meeting_cards(channel)
