@@ -85,7 +85,7 @@ async def start(
         adapter = MeetBotAdapter(settings, session, ChannelClient(session))
         reminders = Reminders(
             Records(store, namespace="meetbot"),
-            sender or ProactiveConversations(adapter, ""),
+            sender or ProactiveConversations(adapter),
             default_minutes=10,
             clock=clock,
             **options,

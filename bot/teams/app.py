@@ -195,7 +195,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     coalescing = CoalescingMeetingsApi(graph)
     reminders = Reminders(
         records,
-        ProactiveConversations(adapter, settings.microsoft_app_id),
+        ProactiveConversations(adapter),
         default_minutes=settings.reminder_minutes,
         poll_s=settings.reminder_poll_s,
     )

@@ -287,9 +287,8 @@ class ProactiveConversations:
     with the bot's app id (so production sends carry the app's token), then a new message to
     the conversation (not a reply to any activity)."""
 
-    def __init__(self, adapter: MeetBotAdapter, app_id: str) -> None:
+    def __init__(self, adapter: MeetBotAdapter) -> None:
         self._adapter = adapter
-        self._app_id = app_id
 
     async def send(self, address: JsonObject, message: Message) -> None:
         reference = ConversationReference().deserialize(address)
@@ -316,6 +315,6 @@ class ProactiveConversations:
             except Exception as error:
                 failure.append(error)
 
-        await self._adapter.continue_conversation(reference, post, self._app_id or None)
+        await self._adapter.continue_conversation(reference, post, self._adapter.app_id or None)
         if failure:
             raise failure[0]
