@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,24 +43,39 @@ _KEYS_PER_STATEMENT = 500
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 _PreparedWrite = tuple[str, str | None, str]
-_QueuedUpdate = tuple[str, Callable[[Any], dict[str, Any]], "asyncio.Future[None]"]
+# An operation, whether it writes, and its caller's future.
+_Queued = tuple[Callable[[sqlite3.Connection], Any], bool, "asyncio.Future[Any]"]
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """One operation of a group commit that failed on its own (an eTag conflict, a change
+    that raised): the others in its transaction still commit."""
+
+    error: Exception
 
 
 class SqliteStorage(ClosableStorage):
     """A `ClosableStorage` in one SQLite database file (WAL journal, `synchronous=NORMAL`).
 
-    Every write's eTag check and update run in one transaction (one conditional UPSERT for
-    one key, `BEGIN IMMEDIATE` for several), so of several writers (tasks, threads or
-    processes) holding the same eTag exactly one wins.
+    Every write's eTag check and update run in one write transaction (`BEGIN IMMEDIATE`),
+    so of several writers (tasks, threads or processes) holding the same eTag exactly one
+    wins; a write of several keys is all or nothing.
 
     Every statement runs on one worker thread that owns the store's only connection, so the
-    event loop never waits for the disk or for another process's lock; the connection waits
-    up to `busy_timeout` seconds for such a lock, then the operation fails with
-    `StorageError`. Values are encoded on the caller's thread before the hand-off (a value
-    changed after `write` was called is stored as it was) and decoded there after it.
-    SQLite checkpoints the WAL itself (every 1000 pages, on a commit). With
-    `synchronous=NORMAL` a committed write survives a crash of the process, but the last
-    few may be lost if the machine loses power.
+    event loop never waits for the disk or for another process's lock. Operations are
+    committed in groups: those asked for while a group is on the worker go in the next, its
+    reads in one read transaction and its writes in one write transaction, so a busy bot
+    makes one thread hand-off for several turns' operations, not one per operation. An
+    operation that fails (an eTag conflict) fails alone; a SQLite error fails its group's
+    reads or writes. Reads are never blocked by another process's writer (WAL); writes wait
+    up to `busy_timeout` seconds for its lock, then fail with `StorageError`.
+
+    Values are encoded on the caller's thread before the hand-off (a value changed after
+    `write` was called is stored as it was) and decoded there after it. SQLite checkpoints
+    the WAL itself (every 1000 pages, on a commit). With `synchronous=NORMAL` a committed
+    write survives a crash of the process, but the last few may be lost if the machine
+    loses power.
     """
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
@@ -72,9 +88,9 @@ class SqliteStorage(ClosableStorage):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-storage")
         self._connection: sqlite3.Connection | None = None  # touched only on the worker thread
         self._closed = False
-        # Updates waiting for the next group commit, and whether one is under way.
-        self._updates: list[_QueuedUpdate] = []
-        self._committing = False
+        # Operations waiting for the next group commit, and whether one is under way.
+        self._queue: list[_Queued] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"SqliteStorage({str(self._path)!r})"
@@ -112,7 +128,9 @@ class SqliteStorage(ClosableStorage):
         self._closed = True
         loop = asyncio.get_running_loop()
         try:
-            # Queued behind any work already submitted, so that work finishes first.
+            if self._committer is not None:
+                # Operations already asked for are committed first (the committer never raises).
+                await self._committer
             await loop.run_in_executor(self._executor, self._close_connection)
         finally:
             self._executor.shutdown(wait=False)
@@ -121,7 +139,7 @@ class SqliteStorage(ClosableStorage):
         wanted = list(dict.fromkeys(validate_key(key) for key in keys or ()))
         if not wanted:
             return {}
-        rows = await self._run(partial(_read_rows, keys=wanted))
+        rows = await self._queued(partial(_read_rows, keys=wanted), writes=False)
         return {key: decode(document, etag) for key, etag, document in rows}
 
     async def write(self, changes: Mapping[str, object] | None) -> None:
@@ -133,53 +151,55 @@ class SqliteStorage(ClosableStorage):
             (validate_key(key), requested_etag(value), encode(value))
             for key, value in changes.items()
         ]
-        new_etags = await self._run(partial(_write_rows, rows=prepared))
+        new_etags = await self._queued(partial(_write_rows, rows=prepared), writes=True)
         for key, value in changes.items():
             stamp_etag(value, new_etags[key])
 
     async def update(self, key: str, change: Callable[[Any | None], dict[str, Any]]) -> None:
-        """Read, change and write in a transaction on the worker thread (no eTag round trip).
-
-        Group commit: updates that arrive while one transaction is on the worker go together
-        in the next, so a busy bot hands the worker one transaction for several meetings.
-        """
-        done = asyncio.get_running_loop().create_future()
-        self._updates.append((validate_key(key), change, done))
-        if not self._committing:
-            self._committing = True
-            asyncio.get_running_loop().create_task(self._commit_updates())
-        await done
-
-    async def _commit_updates(self) -> None:
-        try:
-            while self._updates:
-                batch, self._updates = self._updates, []
-                try:
-                    errors = await self._run(partial(_update_rows, updates=batch))
-                except Exception as error:  # the transaction failed: so did every update in it
-                    errors = [error] * len(batch)
-                for (_key, _change, done), failure in zip(batch, errors, strict=True):
-                    if done.done():
-                        continue
-                    if failure is None:
-                        done.set_result(None)
-                    else:
-                        done.set_exception(failure)
-        finally:
-            self._committing = False
+        """Read, change and write in a transaction on the worker thread (no eTag round trip)."""
+        await self._queued(partial(_update_row, key=validate_key(key), change=change), writes=True)
 
     async def delete(self, keys: Iterable[str] | None) -> None:
         doomed = list(dict.fromkeys(validate_key(key) for key in keys or ()))
         if doomed:
-            await self._run(partial(_delete_rows, keys=doomed))
+            await self._queued(partial(_delete_rows, keys=doomed), writes=True)
 
     async def keys(self, prefix: str) -> list[str]:
-        return await self._run(partial(_keys_with_prefix, prefix=prefix))
+        return await self._queued(partial(_keys_with_prefix, prefix=prefix), writes=False)
+
+    async def _queued(self, work: Callable[[sqlite3.Connection], _T], *, writes: bool) -> _T:
+        """Run `work` in the next group commit: every operation that arrives while one
+        transaction is on the worker goes in the next, so a busy bot hands the worker one
+        transaction (one thread hand-off) for the reads and writes of several turns."""
+        if self._closed:
+            raise StorageError(f"{self!r} is closed")
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[_T] = loop.create_future()
+        self._queue.append((work, writes, done))
+        if self._committer is None:
+            self._committer = loop.create_task(self._commit())
+        return await done
+
+    async def _commit(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    outcomes = await self._run(partial(_in_transactions, works=batch))
+                except Exception as error:  # e.g. the database cannot be opened
+                    outcomes = [_Failed(error)] * len(batch)
+                for (_work, _writes, done), outcome in zip(batch, outcomes, strict=True):
+                    if done.done():
+                        continue
+                    if isinstance(outcome, _Failed):
+                        done.set_exception(self._explained(outcome.error))
+                    else:
+                        done.set_result(outcome)
+        finally:
+            self._committer = None
 
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `work` on the worker thread, with the connection (opened on first use)."""
-        if self._closed:
-            raise StorageError(f"{self!r} is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._on_worker, work)
 
@@ -189,8 +209,16 @@ class SqliteStorage(ClosableStorage):
                 self._connection = _connect(self._path, self._busy_timeout)
             return work(self._connection)
         except sqlite3.Error as error:
-            # e.g. "database is locked" after busy_timeout, or a file that is not a database.
-            raise StorageError(f"SQLite database {str(self._path)!r}: {error}") from error
+            raise self._explained(error) from error
+
+    def _explained(self, error: Exception) -> Exception:
+        """A SQLite error as `StorageError` ("database is locked" after busy_timeout, a file
+        that is not a database); any other error as it is."""
+        if not isinstance(error, sqlite3.Error):
+            return error
+        explained = StorageError(f"SQLite database {str(self._path)!r}: {error}")
+        explained.__cause__ = error
+        return explained
 
     def _close_connection(self) -> None:
         if self._connection is not None:
@@ -365,14 +393,37 @@ _UPSERT = (
 )
 
 
+def _in_transactions(connection: sqlite3.Connection, works: Sequence[_Queued]) -> list[Any]:
+    """Run a group commit: its reads in one read transaction (never blocked by another
+    process's writer, in WAL mode), then its writes in order in one write transaction. What
+    each operation returned, or `_Failed`: an operation that raises fails alone, a SQLite
+    error fails its whole transaction (and nothing of it is committed)."""
+    outcomes: list[Any] = [None] * len(works)
+    # IMMEDIATE: the write lock is held from the first read to the commit, so no other
+    # connection commits between an eTag check (or an update's read) and its write.
+    for writes, begin in ((False, "BEGIN"), (True, "BEGIN IMMEDIATE")):
+        todo = [i for i, (_work, w, _done) in enumerate(works) if w is writes]
+        if not todo:
+            continue
+        try:
+            with _transaction(connection, begin):
+                for i in todo:
+                    try:
+                        outcomes[i] = works[i][0](connection)
+                    except sqlite3.Error:
+                        raise
+                    except Exception as error:
+                        outcomes[i] = _Failed(error)
+        except sqlite3.Error as error:
+            for i in todo:
+                outcomes[i] = _Failed(error)
+    return outcomes
+
+
 def _read_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> list[tuple[str, str, str]]:
-    if len(keys) <= _KEYS_PER_STATEMENT:  # one statement reads one snapshot
-        return connection.execute(_SELECT.format(_placeholders(len(keys))), tuple(keys)).fetchall()
     rows: list[tuple[str, str, str]] = []
-    # One read transaction: all keys come from the same snapshot.
-    with _transaction(connection, "BEGIN"):
-        for chunk in _chunks(keys):
-            rows.extend(connection.execute(_SELECT.format(_placeholders(len(chunk))), chunk))
+    for chunk in _chunks(keys):
+        rows.extend(connection.execute(_SELECT.format(_placeholders(len(chunk))), tuple(chunk)))
     return rows
 
 
@@ -380,9 +431,9 @@ def _write_rows(connection: sqlite3.Connection, rows: Sequence[_PreparedWrite]) 
     if len(rows) == 1:
         return _write_row(connection, *rows[0])
     written: dict[str, str] = {}
-    # IMMEDIATE takes the write lock before reading the current eTags, so no other
-    # connection can commit between our check and our update.
-    with _transaction(connection, "BEGIN IMMEDIATE"):
+    # All or none: a conflict on one row undoes the rows written before it.
+    connection.execute("SAVEPOINT write_rows")
+    try:
         for key, requested, document in rows:
             current = connection.execute(
                 "SELECT etag FROM store_items WHERE key = ?", (key,)
@@ -391,6 +442,11 @@ def _write_rows(connection: sqlite3.Connection, rows: Sequence[_PreparedWrite]) 
             etag = new_etag()
             connection.execute(_UPSERT, (key, etag, document, None))
             written[key] = etag
+    except BaseException:
+        connection.execute("ROLLBACK TO write_rows")
+        raise
+    finally:
+        connection.execute("RELEASE write_rows")
     return written
 
 
@@ -408,26 +464,14 @@ def _write_row(
     return {key: etag}
 
 
-def _update_rows(
-    connection: sqlite3.Connection, updates: Sequence[_QueuedUpdate]
-) -> list[Exception | None]:
-    """Apply `updates` in order in one transaction; a change that raises is skipped and its
-    error returned in its place (a SQLite error fails the whole transaction)."""
-    errors: list[Exception | None] = []
-    # IMMEDIATE: the write lock is held from the first read to the commit.
-    with _transaction(connection, "BEGIN IMMEDIATE"):
-        for key, change, _done in updates:
-            row = connection.execute(
-                "SELECT etag, value FROM store_items WHERE key = ?", (key,)
-            ).fetchone()
-            try:
-                document = encode(change(None if row is None else decode(row[1], row[0])))
-            except Exception as error:
-                errors.append(error)
-                continue
-            connection.execute(_UPSERT, (key, new_etag(), document, None))
-            errors.append(None)
-    return errors
+def _update_row(
+    connection: sqlite3.Connection, key: str, change: Callable[[Any | None], dict[str, Any]]
+) -> None:
+    """Read, change and write one row (inside the group commit's transaction); a change that
+    raises writes nothing."""
+    row = connection.execute("SELECT etag, value FROM store_items WHERE key = ?", (key,)).fetchone()
+    document = encode(change(None if row is None else decode(row[1], row[0])))
+    connection.execute(_UPSERT, (key, new_etag(), document, None))
 
 
 def _keys_with_prefix(connection: sqlite3.Connection, prefix: str) -> list[str]:
@@ -440,9 +484,7 @@ def _keys_with_prefix(connection: sqlite3.Connection, prefix: str) -> list[str]:
 
 
 def _delete_rows(connection: sqlite3.Connection, keys: Sequence[str]) -> None:
-    with _transaction(connection, "BEGIN IMMEDIATE"):
-        for chunk in _chunks(keys):
-            connection.execute(
-                f"DELETE FROM store_items WHERE key IN ({_placeholders(len(chunk))})",
-                tuple(chunk),
-            )
+    for chunk in _chunks(keys):
+        connection.execute(
+            f"DELETE FROM store_items WHERE key IN ({_placeholders(len(chunk))})", tuple(chunk)
+        )

@@ -221,5 +221,10 @@ async def test_a_lock_held_past_the_busy_timeout_is_a_storage_error(
         with pytest.raises(StorageError, match="locked"):
             await storage.write({"k": {"v": 1}})
 
-        # Reads are not blocked by a writer in WAL mode.
+        # Reads are not blocked by a writer in WAL mode, alone or in a group with writes.
         assert await storage.read(["k"]) == {}
+        write, read = await asyncio.gather(
+            storage.write({"k": {"v": 2}}), storage.read(["k"]), return_exceptions=True
+        )
+        assert isinstance(write, StorageError)
+        assert read == {}

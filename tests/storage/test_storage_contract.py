@@ -245,6 +245,38 @@ async def test_a_failing_update_among_concurrent_ones_fails_alone(store: Closabl
     assert [(await records.get(key))[0] for key in "abc"] == [{"n": 1}, None, {"n": 3}]
 
 
+async def test_concurrent_operations_of_every_kind_succeed_or_fail_each_on_its_own(
+    store: ClosableStorage,
+) -> None:
+    await store.write({"old": {"v": 0}, "doomed": {"v": 0}, "stale": {"v": 0}})
+    stale_etag = (await store.read(["stale"]))["stale"]["e_tag"]
+    await store.write({"stale": {"v": 1}})
+
+    outcomes = await asyncio.gather(
+        store.read(["old"]),
+        store.write({"new": {"v": 1}}),
+        # A write of several keys is all or nothing: its conflict undoes "half".
+        store.write({"half": {"v": 1}, "stale": {"v": 2, "e_tag": stale_etag}}),
+        store.update("counted", lambda item: {"n": 1 if item is None else item["n"] + 1}),
+        store.delete(["doomed"]),
+        store.keys("ol"),
+        return_exceptions=True,
+    )
+
+    assert outcomes[0]["old"]["v"] == 0
+    assert outcomes[1] is None
+    assert isinstance(outcomes[2], ConflictError)
+    assert outcomes[3] is None
+    assert outcomes[4] is None
+    assert outcomes[5] == ["old"]
+    after = await store.read(["new", "half", "stale", "counted", "doomed"])
+    assert {key: value.get("v", value.get("n")) for key, value in after.items()} == {
+        "new": 1,
+        "stale": 1,
+        "counted": 1,
+    }
+
+
 async def test_records_create_after_delete_creates_again(store: ClosableStorage) -> None:
     records = Records(store, namespace="pending")
     assert await records.create("req", {"n": 1})
