@@ -307,6 +307,33 @@ async def test_a_conversation_the_bot_was_removed_from_drops_its_reminders_once(
     assert "Traceback" not in caplog.text
 
 
+async def test_a_meeting_asked_for_after_the_bot_was_removed_is_reminded(
+    start: Callable[..., Process], channel: FakeChannel
+) -> None:
+    # Removed: the first send is refused and the marker left; a reminder asked for before
+    # then is dropped.
+    bot = start()
+    await schedule(bot, channel, key="before")
+    await schedule(bot, channel, key="unsent", start=START + timedelta(minutes=5))
+    channel.fail_with = [403]
+    bot.clock.now = DUE
+    await bot.reminders.tick()
+    # Added back: someone asks for a meeting there (and again for one asked before).
+    bot.clock.now = DUE + 60
+    await schedule(
+        bot, channel, key="after", start=START + timedelta(hours=2), end=START + timedelta(hours=3)
+    )
+    await schedule(bot, channel, key="unsent", start=START + timedelta(minutes=5))
+    for at in (DUE + 5 * 60, DUE + 2 * 3600):
+        bot.clock.now = at
+        await bot.reminders.tick()
+    states = {
+        k: r.state for k, r in (await bot.reminders.of(["before", "unsent", "after"])).items()
+    }
+    assert states == {"before": "gone", "unsent": "sent", "after": "sent"}
+    assert len(reminders_at(channel)) == 3  # the refused one, then the two asked for again
+
+
 async def test_a_failed_send_is_tried_again_later_not_at_once(
     start: Callable[..., Process], channel: FakeChannel
 ) -> None:

@@ -46,10 +46,23 @@ class Reminder(BaseModel):
     # A failed send is tried again from this time (epoch seconds).
     retry_at: float | None = None
     sent_at: datetime | None = None
+    # When the meeting was last asked for in its conversation (epoch seconds): a reminder
+    # asked for after the bot was removed from there is sent (the bot was added back).
+    asked_at: float | None = None
 
     def next_try(self) -> float:
         """When this reminder should next be looked at (epoch seconds)."""
         return max(self.due.timestamp(), self.retry_at or 0.0)
+
+    def removed_since(self, gone: dict[str, Any] | None) -> bool:
+        """Whether the bot was removed from the conversation (`gone`, the marker the first
+        refused send left) after this reminder was asked for."""
+        if gone is None:
+            return False
+        at = gone.get("at")
+        if self.asked_at is None or not isinstance(at, int | float):
+            return True
+        return at >= self.asked_at
 
 
 def due_time(start: datetime, minutes: int, made_at: datetime) -> datetime | None:

@@ -149,6 +149,7 @@ class Reminders:
                 end=end,
                 minutes=lead,
                 due=due,
+                asked_at=now,
             )
         )
         kept: Reminder | None = None
@@ -159,8 +160,8 @@ class Reminders:
             old = _read(record)
             old_due = old.due if old is not None and old.state == "pending" else None
             if old is not None and old.start == start and old.minutes == lead:
-                kept = old
-                return record or {}
+                kept = old.model_copy(update={"asked_at": now})
+                return kept.model_dump(mode="json")
             if fresh is None:
                 kept = None
                 return (
@@ -176,9 +177,6 @@ class Reminders:
             await self._unindex(meeting_key, old_due)
         if kept is not None and kept.state == "pending":
             await self._index(meeting_key, kept.due)
-            # Heard from again: the bot is (back) in this conversation.
-            with suppress(Exception):
-                await self._records.delete(gone_key(address))
             self._remember(meeting_key, kept.next_try())
         return kept
 
@@ -358,7 +356,7 @@ class Reminders:
             if current.claim is not None and current.claim.until > now:
                 decided = ("later", None, current.claim.until)
                 return record or {}
-            if current.end.timestamp() <= now or gone is not None:
+            if current.end.timestamp() <= now or current.removed_since(gone):
                 state: State = "ended" if current.end.timestamp() <= now else "gone"
                 decided = (state, current, 0.0)
                 return current.model_copy(update={"state": state}).model_dump(mode="json")
