@@ -312,6 +312,28 @@ async def test_typed_cancel_finds_the_meeting_and_updates_its_card(
     assert "no meeting of yours" in channel.activities()[-1]["text"]
 
 
+@pytest.mark.parametrize("how", ["Action.Execute", "Action.Submit"])
+async def test_typed_cancel_updates_the_form_a_meeting_was_made_from(
+    bot: RunningBot, channel: FakeChannel, graph: GraphFake, how: str
+) -> None:
+    if how == "Action.Execute":
+        submitted = execute_form(channel, FORM)
+        submitted["replyToId"] = "form-7"
+    else:  # Web Chat and the Emulator: a message with the form's values
+        values = {**FORM, "meetbot": "createMeeting"}
+        submitted = activity(channel.url, text=None, value=values, replyToId="form-7")
+    await bot.send(submitted)
+    await bot.send(meet(channel, "cancel design"))
+    confirm, confirm_id = last_card(channel)
+    yes = buttons(confirm)["Yes, cancel it"]
+    await bot.send(
+        activity(channel.url, text=None, value=yes["fallback"]["data"], replyToId=confirm_id)
+    )
+    assert sent(graph, "DELETE") == [None]
+    changed = {message_id: c["body"][0]["text"] for message_id, c in updates(channel)}
+    assert changed["form-7"] == "Cancelled"
+
+
 async def test_someone_else_pressing_a_control_is_refused_and_graph_hears_nothing(
     bot: RunningBot, channel: FakeChannel, graph: GraphFake
 ) -> None:

@@ -186,13 +186,14 @@ class FormFlows:
     async def _signed_in_outcome(
         self, turn: Turn, request: MeetingRequest, notes: tuple[str, ...]
     ) -> dict[str, Any] | None:
-        """The card to show, or None after asking the user to sign in (request kept); when the
-        token service fails, the card that says so, with Try again."""
+        """The card to show in place of the form, or None after asking the user to sign in
+        (request kept); when the token service fails, the card that says so, with Try again."""
+        form_id = turn.origin.reply_to_id
         try:
             token = await self._signin.token(turn)
             if token is not None:
                 outcome = await self._meetings.outcome(
-                    turn, token, request, notes, budget_s=MESSAGE_BUDGET_S
+                    turn, token, request, notes, budget_s=MESSAGE_BUDGET_S, card_id=form_id
                 )
                 if outcome.card is not None:
                     return outcome.card
@@ -217,7 +218,14 @@ class FormFlows:
         if token is None:
             return Prompted(await self._signin.prompt(turn, request, notes))
         work = asyncio.ensure_future(
-            self._meetings.outcome(turn, token, request, notes, budget_s=MESSAGE_BUDGET_S)
+            self._meetings.outcome(
+                turn,
+                token,
+                request,
+                notes,
+                budget_s=MESSAGE_BUDGET_S,
+                card_id=turn.origin.reply_to_id,
+            )
         )
         done, _ = await asyncio.wait({work}, timeout=INVOKE_WAIT_S)
         if work not in done:
@@ -272,7 +280,6 @@ class FormFlows:
         if isinstance(answer, Prompted):
             message = SIGN_IN_FIRST if answer.kept else SIGN_IN_NOT_KEPT
             return _replace_card(self._form(turn, form_values(data), message=message))
-        await self._meetings.remember_card(answer, form_id)
         return _replace_card(answer)
 
     async def on_submit(self, turn: Turn, value: Mapping[str, Any]) -> None:

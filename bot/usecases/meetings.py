@@ -296,8 +296,10 @@ class Meetings:
         notes: tuple[str, ...],
         *,
         budget_s: float,
+        card_id: str | None = None,
     ) -> Outcome:
-        """Ask Graph; the card to show, or no card when the user must sign in again.
+        """Ask Graph; the card to show, or no card when the user must sign in again. `card_id`
+        is the message the card will replace (a form's), kept so `cancel` updates it.
 
         The store is bookkeeping here and never blocks a meeting. The rate limit is this
         process's memory (no store); only a request over the limit reads the ledger, to answer
@@ -366,7 +368,7 @@ class Meetings:
         # writes the list, the meeting's record and its reminder in one transaction.
         listed, view, reminder_note = await asyncio.gather(
             self._list(key, view, external_id),
-            self._managed(turn.origin, request, result, view, key, applied.shown),
+            self._managed(turn.origin, request, result, view, key, applied.shown, card_id),
             self._remind(turn.origin, request, view),
         )
         added = (() if listed else (NOT_LISTED_NOTE,)) + ((reminder_note,) if reminder_note else ())
@@ -410,6 +412,7 @@ class Meetings:
         view: MeetingView,
         key: str,
         options_set: bool = False,
+        card_id: str | None = None,
     ) -> MeetingView:
         """Keep the meeting's record (what its organizer's controls change) current with
         Graph's answer, and give the card those controls: on the card itself in a personal chat,
@@ -426,6 +429,7 @@ class Meetings:
             end=view.end,
             attendees=request.attendees,
             options_set=options_set,
+            card_id=card_id,
         )
 
         def kept(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -439,6 +443,7 @@ class Meetings:
                 "start": view.start.isoformat(),
                 "end": view.end.isoformat(),
                 "options_set": stored.get("options_set") or options_set,
+                "card_id": card_id or stored.get("card_id"),
             }
 
         try:
