@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bench import bare_turn, fake_channel
+from bench import bare_turn, fake_channel, store_turn
 from bench.fake_services import FakeGraph, FakeTokenService
 from bench.loadgen import LoadResult, Sent
 from bench.report import Fakes, verify
@@ -29,6 +30,8 @@ from bench.targets import (
 )
 from bot.core.form import ValidForm, validate_form
 from bot.core.parse import ParsedMeeting, parse_meeting
+from bot.storage import Records
+from bot.storage.sqlite import SqliteStorage
 from tests.flows import running_bot
 
 NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
@@ -176,3 +179,17 @@ async def test_the_graph_fake_refuses_tokens_it_did_not_issue(fakes: BenchFakes)
     ):
         assert response.status == 401
     assert fakes.graph.refused == 1
+
+
+async def test_the_store_turn_leaves_the_records_of_form_turns(tmp_path: Path) -> None:
+    async with SqliteStorage(tmp_path / "store.sqlite3") as store:
+        records = Records(store, namespace="meetbot")
+        await store_turn.conversation(records, "c1", store_turn.graph_meeting(), 3)
+
+        ledger, _ = await records.get("ledger/c1")
+        assert ledger is not None
+        assert len(ledger["meetings"]) == 3
+        assert len(await records.keys("reminders-due/")) == 3
+        markers = [(await records.get(key))[0] for key in await records.keys("delivery/")]
+        assert [marker and marker["answered"] for marker in markers] == [True] * 3
+    assert await store_turn.measure("memory", conversations=2, turns=2, directory=tmp_path) > 0
