@@ -16,6 +16,10 @@ class _Times:
     pgid: int
     comm: str
     ticks: int
+    # When the process started (ticks since boot): a pid reused meanwhile is another process.
+    # Not the name: a kernel worker's name changes with the work it does ("kworker/u8:3-
+    # writeback"), and all its past CPU would count as used in the window.
+    started: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ def _scan() -> dict[int, _Times]:
             pgid=int(fields[2]),
             comm=stat[stat.find("(") + 1 : stat.rfind(")")],
             ticks=int(fields[11]) + int(fields[12]),
+            started=int(fields[19]),
         )
     return processes
 
@@ -69,7 +74,8 @@ class CpuMeter:
             if now.comm == PROFILER or pid == own_pid:
                 continue
             before = self._start.get(pid)
-            used = now.ticks - (before.ticks if before and before.comm == now.comm else 0)
+            same = before is not None and before.started == now.started
+            used = now.ticks - (before.ticks if before is not None and same else 0)
             if now.pgid == self._bot_pgid:
                 bot += used
             else:

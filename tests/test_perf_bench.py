@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bench import bare_turn, fake_channel, store_turn
+from bench.cpu import CpuMeter
 from bench.fake_services import FakeGraph, FakeTokenService
 from bench.loadgen import LoadResult, Sent
 from bench.report import Fakes, verify
@@ -193,3 +196,34 @@ async def test_the_store_turn_leaves_the_records_of_form_turns(tmp_path: Path) -
         markers = [(await records.get(key))[0] for key in await records.keys("delivery/")]
         assert [marker and marker["answered"] for marker in markers] == [True] * 3
     assert await store_turn.measure("memory", conversations=2, turns=2, directory=tmp_path) > 0
+
+
+def test_a_process_that_renames_itself_counts_only_the_cpu_it_used_meanwhile() -> None:
+    # Kernel workers rename themselves with the work they do; their whole past CPU once
+    # showed as "other processes" competing with the benchmark.
+    script = (
+        "import sys, time\n"
+        "end = time.process_time() + 0.5\n"
+        "while time.process_time() < end: pass\n"
+        "print('busy', flush=True); sys.stdin.readline()\n"
+        "open('/proc/self/comm', 'w').write('renamed')\n"
+        "print('renamed', flush=True); sys.stdin.readline()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "busy"
+        meter = CpuMeter(bot_pgid=-1)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "renamed"
+        usage = meter.stop()
+    finally:
+        child.stdin.write("\n")
+        child.stdin.close()
+        child.wait(timeout=10)
+        child.stdout.close()
+    assert usage.other_s < 0.4
