@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.core.oserrors import os_error_cause
 from bot.settings import Settings
-from bot.storage.errors import os_error_cause
 
 _log = logging.getLogger(__name__)
 

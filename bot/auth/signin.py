@@ -18,9 +18,16 @@ from typing import Any
 import jwt
 
 from bot.auth.obo import ExchangeFailed, SsoExchanger
-from bot.core.ports import InvokeAnswer, Message, Origin, RecordStore, SignInCard, Turn
+from bot.core.ports import (
+    InvokeAnswer,
+    Message,
+    Origin,
+    RecordConflict,
+    RecordStore,
+    SignInCard,
+    Turn,
+)
 from bot.core.request import MeetingRequest
-from bot.storage.errors import ConflictError
 
 _log = logging.getLogger(__name__)
 
@@ -357,7 +364,7 @@ class SignIn:
             return await self._records.create(key, value)
         try:
             await self._records.put(key, value, etag)
-        except ConflictError:
+        except RecordConflict:
             return False
         return True
 

@@ -158,6 +158,10 @@ class Directory(Protocol):
         ...
 
 
+class RecordConflict(Exception):
+    """A conditional write lost: the record changed since its eTag was read."""
+
+
 class RecordStore(Protocol):
     """JSON records by key, in the bot's state store (durable outside unit tests)."""
 
@@ -166,7 +170,8 @@ class RecordStore(Protocol):
         ...
 
     async def put(self, key: str, value: JsonObject, etag: str | None = None) -> None:
-        """Write; with an eTag, only if the record is unchanged since it was read."""
+        """Write; with an eTag, only if the record is unchanged since it was read (else
+        raises `RecordConflict`)."""
         ...
 
     async def create(self, key: str, value: JsonObject) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import errno
+from bot.core.ports import RecordConflict
 
 HTTP_PRECONDITION_FAILED = 412
 
@@ -11,12 +11,12 @@ class StorageError(Exception):
     """The store cannot serve the request (closed, or the database cannot be used as configured)."""
 
 
-class ConflictError(KeyError):
+class ConflictError(KeyError, RecordConflict):
     """A conditional write lost: the stored eTag is not the one the writer read.
 
     It is a `KeyError` whose message starts with "Etag conflict", exactly like botbuilder's
     `MemoryStorage`, because `TeamsSSOTokenExchangeMiddleware` recognises a duplicate
-    token exchange only by that text.
+    token exchange only by that text; to the use cases it is the ports' `RecordConflict`.
     """
 
     def __init__(self, key: str, expected_etag: str | None, current_etag: str | None) -> None:
@@ -45,16 +45,3 @@ def is_conflict(error: BaseException) -> bool:
     if "Etag conflict" in message or "precondition is not met" in message:
         return True
     return getattr(error, "status_code", None) == HTTP_PRECONDITION_FAILED
-
-
-def os_error_cause(error: OSError) -> str:
-    """What went wrong with a file, in words an operator can act on."""
-    if error.errno == errno.ENOSPC:
-        return "the disk is full"
-    if error.errno == errno.EROFS:
-        return "the file system is read-only"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if error.errno in (errno.ENOTDIR, errno.EEXIST):
-        return "a part of the path is a file, not a directory"
-    return error.strerror or type(error).__name__

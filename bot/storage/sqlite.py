@@ -15,8 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.core.oserrors import os_error_cause
 from bot.storage.base import ClosableStorage
-from bot.storage.errors import ConflictError, StorageError, os_error_cause
+from bot.storage.errors import ConflictError, StorageError
 from bot.storage.items import (
     ANY_ETAG,
     check_precondition,
