@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, ValidationError
 
 from bot.core.fastjson import dumps
+from bot.core.online_meeting import OnlineMeeting
 
 ICS_LIFETIME_S = 30 * 24 * 3600
 OUTLOOK_COMPOSE = "https://outlook.office.com/calendar/0/deeplink/compose"
@@ -83,6 +84,34 @@ def attachment_header(filename: str) -> str:
     if ascii_name == ".ics":
         ascii_name = "meeting.ics"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def meeting_event(
+    uid: str,
+    meeting: OnlineMeeting,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    organizer: str | None,
+) -> CalendarEvent:
+    """The meeting for a calendar: how to join it (link, ID, passcode, dial-in) and who runs it."""
+    ids = meeting.join_meeting_id_settings
+    audio = meeting.audio_conferencing
+    graph_organizer = meeting.participants.organizer if meeting.participants else None
+    return CalendarEvent(
+        uid=uid,
+        subject=subject,
+        start=start,
+        end=end,
+        join_url=meeting.join_web_url,
+        meeting_id=ids.join_meeting_id if ids else None,
+        passcode=ids.passcode if ids else None,
+        phones=tuple(audio.toll_numbers + audio.toll_free_numbers) if audio else (),
+        conference_id=audio.conference_id if audio else None,
+        dialin_url=audio.dialin_url if audio else None,
+        organizer_name=organizer,
+        organizer_email=graph_organizer.upn if graph_organizer else None,
+    )
 
 
 def outlook_link(event: CalendarEvent) -> str:

@@ -10,7 +10,7 @@ from pydantic import JsonValue, ValidationError
 
 from bot.auth.signin import SignIn
 from bot.auth.tokens import TokenServiceError
-from bot.core.calendar import CalendarFiles, outlook_link
+from bot.core.calendar import CalendarFiles, meeting_event, outlook_link
 from bot.core.commands import Command
 from bot.core.form import FormValues, InvalidForm, validate_form
 from bot.core.ledger import with_changed
@@ -31,7 +31,7 @@ from bot.core.ports import InvokeAnswer, Message, Origin, RecordStore, SignInCar
 from bot.core.request import Attendee
 from bot.graph import Attendee as GraphAttendee
 from bot.graph import GraphAuthError, GraphError, GraphNotFoundError, OnlineMeetingsApi
-from bot.usecases.meetings import STAND_IN_NOTE, Meetings, _calendar_event, ledger_key
+from bot.usecases.meetings import STAND_IN_NOTE, Meetings, ledger_key
 from bot.usecases.reminders import Reminders
 from cards.elements import CARD_CONTENT_TYPE
 from cards.form import meeting_form_card
@@ -457,7 +457,7 @@ class ManageMeetings:
         headline: str | None = None,
     ) -> MeetingView:
         meeting = record.online_meeting()
-        event = _calendar_event(
+        event = meeting_event(
             record.external_id,
             meeting,
             record.subject,

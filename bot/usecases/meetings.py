@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from bot.auth.signin import MAGIC_CODE, ExchangeDuplicate, ExchangeRefused, SignIn, token_from_event
 from bot.auth.tokens import TokenServiceError
-from bot.core.calendar import CalendarEvent, CalendarFiles, outlook_link
+from bot.core.calendar import CalendarFiles, meeting_event, outlook_link
 from bot.core.commands import Command
 from bot.core.ledger import Ledger, holds, shown, with_meeting
 from bot.core.limits import RateLimiter, meetings_limit_message
@@ -517,7 +517,7 @@ class Meetings:
         end = meeting.end_date_time or request.end
         subject = meeting.subject or request.subject
         organizer = _organizer_name(meeting, origin)
-        event = _calendar_event(request.external_id, meeting, subject, start, end, organizer)
+        event = meeting_event(request.external_id, meeting, subject, start, end, organizer)
         if self._stand_ins:
             notes = (*notes, STAND_IN_NOTE)
         answered = _answered_names(meeting)
@@ -711,34 +711,6 @@ def _graph_request(request: MeetingRequest) -> CreateOrGetRequest:
             GraphAttendee(upn=a.upn, object_id=a.object_id) for a in request.attendees if a.upn
         ],
         chat_thread_id=request.channel_thread_id,
-    )
-
-
-def _calendar_event(
-    uid: str,
-    meeting: OnlineMeeting,
-    subject: str,
-    start: datetime,
-    end: datetime,
-    organizer: str | None,
-) -> CalendarEvent:
-    """The meeting for a calendar: how to join it (link, ID, passcode, dial-in) and who runs it."""
-    ids = meeting.join_meeting_id_settings
-    audio = meeting.audio_conferencing
-    graph_organizer = meeting.participants.organizer if meeting.participants else None
-    return CalendarEvent(
-        uid=uid,
-        subject=subject,
-        start=start,
-        end=end,
-        join_url=meeting.join_web_url,
-        meeting_id=ids.join_meeting_id if ids else None,
-        passcode=ids.passcode if ids else None,
-        phones=tuple(audio.toll_numbers + audio.toll_free_numbers) if audio else (),
-        conference_id=audio.conference_id if audio else None,
-        dialin_url=audio.dialin_url if audio else None,
-        organizer_name=organizer,
-        organizer_email=graph_organizer.upn if graph_organizer else None,
     )
 
 
