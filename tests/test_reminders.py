@@ -334,6 +334,27 @@ async def test_a_meeting_asked_for_after_the_bot_was_removed_is_reminded(
     assert len(reminders_at(channel)) == 3  # the refused one, then the two asked for again
 
 
+async def test_a_process_holds_only_the_next_hours_reminders_and_polls_find_the_others(
+    start: Callable[..., Process], channel: FakeChannel
+) -> None:
+    bot = start()
+    later = START + timedelta(days=1)
+    await schedule(bot, channel, key="tomorrow", start=later, end=later + timedelta(hours=1))
+    await schedule(bot, channel, key="today")
+    assert bot.reminders.waiting == 1  # memory holds what is due soon, the index the rest
+
+    bot.clock.now = DUE
+    await bot.reminders.tick()
+    assert bot.reminders.waiting == 0
+    due_tomorrow = (later - timedelta(minutes=10)).timestamp()
+    bot.clock.now = due_tomorrow - 1800
+    assert 0 < await bot.reminders.tick() <= 1800  # a poll found it: sleep until it is due
+    assert bot.reminders.waiting == 1
+    bot.clock.now = due_tomorrow
+    await bot.reminders.tick()
+    assert [card["body"][1]["text"] for card in reminders_at(channel)] == ["Design review"] * 2
+
+
 async def test_a_failed_send_is_tried_again_later_not_at_once(
     start: Callable[..., Process], channel: FakeChannel
 ) -> None:

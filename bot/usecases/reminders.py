@@ -70,16 +70,16 @@ def gone_key(address: JsonObject) -> str:
 class Reminders:
     """Posts a reminder in a meeting's conversation `minutes` before it starts, once.
 
-    Each reminder is a record (`reminder/<meeting key>`, the meeting's externalId) and an entry
-    in the index record of the hour it is due in (`reminders-due/<hour>`), so a process finds
-    due reminders by reading one or two index records per poll, never every record. Every
-    process sharing the store keeps the reminders it knows of in a heap and sleeps until the
-    next one is due (or the next poll); at that time it claims the reminder for
-    `REMINDER_LEASE_S` with a write conditional on the record's eTag, as a sign-in's pending
-    request is claimed, so of several processes exactly one sends it. A process that dies
-    mid-send leaves a claim that lapses; the others, who know the reminder too, take it over.
-    If that process died after the channel took the message but before the record said so,
-    the reminder is sent again: at least once, and once in every other case.
+    Each reminder is a record (`reminder/<meeting key>`, the meeting's externalId) and an empty
+    index record named after the hour and second it is due (`reminders-due/<hour>/<due>/<key>`),
+    so a poll lists the keys of this hour and the next, never reads every record. Every
+    process sharing the store keeps the reminders due by the end of the next hour in a heap
+    (polls bring in the later ones as their hour comes) and sleeps until the next one is due
+    (or the next poll); at that time it claims the reminder for `REMINDER_LEASE_S` with an
+    atomic update of its record, so of several processes exactly one sends it. A process
+    that dies mid-send leaves a claim that lapses; the others, who know the reminder too, take
+    it over. If that process died after the channel took the message but before the record
+    said so, the reminder is sent again: at least once, and once in every other case.
     """
 
     def __init__(
@@ -107,6 +107,11 @@ class Reminders:
         self._polled_once = False
         self._wake = asyncio.Event()
         self._stopped = False
+
+    @property
+    def waiting(self) -> int:
+        """How many reminders this process holds in memory, to send when they fall due."""
+        return len(self._known)
 
     @property
     def default_minutes(self) -> int:
@@ -177,7 +182,7 @@ class Reminders:
             await self._unindex(meeting_key, old_due)
         if kept is not None and kept.state == "pending":
             await self._index(meeting_key, kept.due)
-            self._remember(meeting_key, kept.next_try())
+            self._remember_soon(meeting_key, kept.next_try())
         return kept
 
     async def move(self, meeting_key: str, start: datetime, end: datetime) -> Reminder | None:
@@ -213,7 +218,7 @@ class Reminders:
             await self._unindex(meeting_key, old_due)
         if moved is not None:
             await self._index(meeting_key, moved.due)
-            self._remember(meeting_key, moved.next_try())
+            self._remember_soon(meeting_key, moved.next_try())
         return moved
 
     async def drop(self, meeting_key: str) -> bool:
@@ -296,6 +301,16 @@ class Reminders:
         heapq.heappush(self._heap, (at, key))
         self._wake.set()
 
+    def _remember_soon(self, key: str, at: float) -> None:
+        """Keep a reminder in memory only if it falls due where every poll looks (by the end of
+        the next hour); a later poll finds the others in the index. So a process holds the next
+        hours' reminders, never every upcoming one."""
+        if bucket_of(at) <= bucket_of(self._clock()) + 1:
+            self._remember(key, at)
+            return
+        self._known.pop(key, None)  # an earlier, nearer entry is skipped when it comes up
+        self._finished.pop(key, None)  # and polls look at it again
+
     def _finish(self, key: str) -> None:
         self._known.pop(key, None)
         self._finished[key] = None
@@ -368,7 +383,7 @@ class Reminders:
         await self._records.update(reminder_key(key), take)
         what, taken, at = decided
         if what == "later":
-            self._remember(key, at)
+            self._remember_soon(key, at)
         elif what == "send" and taken is not None:
             await self._send(key, taken)
         else:
