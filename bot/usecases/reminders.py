@@ -138,7 +138,8 @@ class Reminders:
         when there is none (no lead time, or made less than the lead time ahead).
 
         Idempotent: asking again for the same meeting at the same time and lead time keeps
-        the reminder as it is (sent or not); another lead time replaces it."""
+        the reminder as it is, sent or not (only noting when it was asked for); another lead
+        time replaces it."""
         lead = self.minutes_for(minutes)
         now = self._clock()
         due = due_time(start, lead, utc_now(now))
