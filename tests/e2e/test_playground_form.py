@@ -72,6 +72,15 @@ async def test_the_form_flags_a_bad_date_then_a_good_submission_replaces_it(
     assert "Join" in text
     await chat.screenshot("form-replaced-by-meeting")
 
+    # Cancelled by typing: the card the form became says so too (it was sent as Action.Submit).
+    await chat.send("cancel roadmap")
+    confirm = await chat.wait_for_bot_message("Cancel this meeting?", timeout=30)
+    await chat.click_card_button("Yes, cancel it", card=confirm.locator(".ac-adaptiveCard").first)
+    await form.get_by_text("Cancelled", exact=True).wait_for(timeout=30_000)
+    assert "Roadmap review" in await form.inner_text()
+    assert await form.get_by_role("link", name="Join", exact=True).count() == 0
+    await chat.screenshot("form-meeting-cancelled-by-typing")
+
 
 async def test_create_meeting_on_a_message_prefills_the_form(chat: PlaygroundChat) -> None:
     await ensure_signed_in(chat)
