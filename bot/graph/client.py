@@ -25,7 +25,6 @@ from bot.graph.errors import (
     GraphBadRequestError,
     GraphError,
     GraphInvalidResponseError,
-    GraphNotFoundError,
     GraphTimeoutError,
     GraphUnavailableError,
     error_from_response,
@@ -120,6 +119,15 @@ class _TransportFailure:
     retryable: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """A call's 2xx answer, the client-request-id Graph echoed (else ours), and the attempts."""
+
+    answer: _Answer
+    client_request_id: str
+    attempts: int
+
+
 _NOT_TRANSIENT = (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)
 
 
@@ -173,68 +181,24 @@ class GraphClient:
         budget_s: float,
         user_object_id: str | None = None,
     ) -> CreateOrGetResult:
-        if not token:
-            raise ValueError("an access token is required")
-        if not budget_s > 0:
-            raise ValueError("budget_s must be positive")
         url = self.url_for(user_object_id)
         send_chat_info = self.is_beta and bool(request.chat_thread_id)
         if request.chat_thread_id and not self.is_beta:
             logger.debug("chat_thread_id not sent: chatInfo is accepted on Graph beta only")
         payload = dumps(request.to_graph_body(include_chat_info=send_chat_info))
-        client_request_id = str(uuid.uuid4())
-        started = self._clock()
-        deadline = started + budget_s
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline - self._clock()
-            outcome = await self._attempt(
-                url, token, payload, client_request_id, attempt, time_left_s=remaining
-            )
-            if isinstance(outcome, _Answer) and 200 <= outcome.status < 300:
-                result = self._result(outcome, client_request_id, attempt)
-                if isinstance(result, CreateOrGetResult):
-                    self._log_call(
-                        url,
-                        outcome.status,
-                        result.request_id,
-                        client_request_id,
-                        attempt,
-                        started,
-                        "created" if result.created else "existing",
-                    )
-                    return result
-                error, retryable = result, False
-            elif isinstance(outcome, _Answer):
-                error = outcome.error(client_request_id, attempt)
-                if send_chat_info and isinstance(error, GraphBadRequestError):
-                    error.user_message = _CHAT_THREAD_REJECTED
-                retryable = outcome.status in self._retry.retry_statuses
-            else:
-                error, retryable = outcome.error, outcome.retryable
-
-            delay = self._delay_before_retry(error, attempt, deadline) if retryable else None
-            if delay is None:
-                self._log_call(
-                    url,
-                    error.status,
-                    error.request_id,
-                    client_request_id,
-                    attempt,
-                    started,
-                    type(error).__name__,
-                    code=error.code,
-                )
-                raise error
-            logger.debug(
-                "graph createOrGet attempt %d failed (status=%s code=%s); retrying in %.3f s",
-                attempt,
-                error.status,
-                error.code,
-                delay,
-            )
-            await self._sleep(delay)
+        try:
+            done = await self._retrying("POST", url, token, payload, budget_s)
+        except GraphBadRequestError as error:
+            if send_chat_info:
+                error.user_message = _CHAT_THREAD_REJECTED
+            raise
+        return CreateOrGetResult(
+            meeting=self._meeting(done),
+            created=done.answer.status == 201,
+            request_id=done.answer.headers.get("request-id"),
+            client_request_id=done.client_request_id,
+            attempts=done.attempts,
+        )
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         seconds = max(0.001, seconds)
@@ -285,31 +249,6 @@ class GraphClient:
         except aiohttp.ClientError as exc:
             return _failure(GraphError, exc, client_request_id, attempt, retryable=False)
 
-    def _result(
-        self, answer: _Answer, client_request_id: str, attempt: int
-    ) -> CreateOrGetResult | GraphError:
-        request_id = answer.headers.get("request-id")
-        returned_client_request_id = answer.headers.get("client-request-id") or client_request_id
-        try:
-            meeting = OnlineMeeting.model_validate_json(answer.body)
-        except ValidationError as exc:
-            error = GraphInvalidResponseError(
-                status=answer.status,
-                request_id=request_id,
-                client_request_id=returned_client_request_id,
-                attempts=attempt,
-                graph_message=f"unreadable onlineMeeting: {exc.error_count()} validation errors",
-            )
-            error.__cause__ = exc
-            return error
-        return CreateOrGetResult(
-            meeting=meeting,
-            created=answer.status == 201,
-            request_id=request_id,
-            client_request_id=returned_client_request_id,
-            attempts=attempt,
-        )
-
     def _delay_before_retry(self, error: GraphError, attempt: int, deadline: float) -> float | None:
         """Seconds to wait before the next attempt, or None when it would not fit the budget."""
         if attempt >= self._retry.max_attempts:
@@ -324,6 +263,7 @@ class GraphClient:
 
     def _log_call(
         self,
+        method: str,
         url: URL,
         status: int | None,
         request_id: str | None,
@@ -338,8 +278,9 @@ class GraphClient:
         level = logging.INFO if status is not None and 200 <= status < 300 else logging.WARNING
         logger.log(
             level,
-            "graph createOrGet %s status=%s code=%s request-id=%s client-request-id=%s "
+            "graph %s %s status=%s code=%s request-id=%s client-request-id=%s "
             "attempts=%d elapsed_ms=%d endpoint=%s",
+            method,
             outcome,
             status,
             code,
@@ -356,34 +297,41 @@ class GraphClient:
         return URL(f"{self._base_url}/me/onlineMeetings/{quote(meeting_id, safe='')}", encoded=True)
 
     async def get(self, token: str, meeting_id: str, *, budget_s: float) -> OnlineMeeting:
-        answer = await self._retrying("GET", self.meeting_url(meeting_id), token, None, budget_s)
-        return self._meeting(answer)
+        done = await self._retrying("GET", self.meeting_url(meeting_id), token, None, budget_s)
+        return self._meeting(done)
 
     async def update(
         self, token: str, meeting_id: str, change: MeetingUpdate, *, budget_s: float
     ) -> OnlineMeeting:
         payload = dumps(change.to_graph_body())
         url = self.meeting_url(meeting_id)
-        answer = await self._retrying("PATCH", url, token, payload, budget_s)
-        return self._meeting(answer)
+        done = await self._retrying("PATCH", url, token, payload, budget_s)
+        return self._meeting(done)
 
     async def delete(self, token: str, meeting_id: str, *, budget_s: float) -> None:
         await self._retrying("DELETE", self.meeting_url(meeting_id), token, None, budget_s)
 
-    def _meeting(self, answer: _Answer) -> OnlineMeeting:
+    def _meeting(self, done: _Done) -> OnlineMeeting:
+        """The onlineMeeting of a 2xx answer; `GraphInvalidResponseError` if it is unreadable."""
+        answer = done.answer
         try:
             return OnlineMeeting.model_validate_json(answer.body)
         except ValidationError as exc:
-            raise GraphInvalidResponseError(
+            error = GraphInvalidResponseError(
                 status=answer.status,
                 request_id=answer.headers.get("request-id"),
+                client_request_id=done.client_request_id,
+                attempts=done.attempts,
                 graph_message=f"unreadable onlineMeeting: {exc.error_count()} validation errors",
-            ) from exc
+            )
+            logger.warning("graph answered %s with an unreadable onlineMeeting", answer.status)
+            raise error from exc
 
     async def _retrying(
         self, method: str, url: URL, token: str, payload: bytes | None, budget_s: float
-    ) -> _Answer:
-        """One call to a meeting, retried like createOrGet; its 2xx answer, or the error."""
+    ) -> _Done:
+        """One call, retried within `budget_s` as the retry policy says; its 2xx answer, or
+        the error (logged: one line a call, never the token)."""
         if not token:
             raise ValueError("an access token is required")
         if not budget_s > 0:
@@ -403,46 +351,49 @@ class GraphClient:
                 time_left_s=deadline - self._clock(),
                 method=method,
             )
-            if isinstance(outcome, _Answer) and 200 <= outcome.status < 300:
-                self._log_meeting_call(method, outcome.status, outcome, client_request_id, attempt)
-                return outcome
             if isinstance(outcome, _Answer):
-                error = outcome.error(client_request_id, attempt)
                 # A retried DELETE whose first attempt deleted the meeting (its answer lost).
-                if method == "DELETE" and attempt > 1 and isinstance(error, GraphNotFoundError):
-                    self._log_meeting_call(
-                        method, outcome.status, outcome, client_request_id, attempt
+                gone_already = method == "DELETE" and attempt > 1 and outcome.status == 404
+                if 200 <= outcome.status < 300 or gone_already:
+                    returned_id = outcome.headers.get("client-request-id") or client_request_id
+                    self._log_call(
+                        method,
+                        url,
+                        outcome.status,
+                        outcome.headers.get("request-id"),
+                        returned_id,
+                        attempt,
+                        started,
+                        "ok",
                     )
-                    return outcome
+                    return _Done(outcome, returned_id, attempt)
+                error = outcome.error(client_request_id, attempt)
                 retryable = outcome.status in self._retry.retry_statuses
             else:
                 error, retryable = outcome.error, outcome.retryable
             delay = self._delay_before_retry(error, attempt, deadline) if retryable else None
             if delay is None:
-                logger.warning(
-                    "graph %s onlineMeeting failed status=%s code=%s request-id=%s "
-                    "client-request-id=%s attempts=%d",
+                self._log_call(
                     method,
+                    url,
                     error.status,
-                    error.code,
                     error.request_id,
                     client_request_id,
                     attempt,
+                    started,
+                    type(error).__name__,
+                    code=error.code,
                 )
                 raise error
+            logger.debug(
+                "graph %s attempt %d failed (status=%s code=%s); retrying in %.3f s",
+                method,
+                attempt,
+                error.status,
+                error.code,
+                delay,
+            )
             await self._sleep(delay)
-
-    def _log_meeting_call(
-        self, method: str, status: int, answer: _Answer, client_request_id: str, attempts: int
-    ) -> None:
-        logger.info(
-            "graph %s onlineMeeting status=%s request-id=%s client-request-id=%s attempts=%d",
-            method,
-            status,
-            answer.headers.get("request-id"),
-            client_request_id,
-            attempts,
-        )
 
     async def user(self, token: str, object_id: str, *, budget_s: float) -> DirectoryUser | None:
         """`GET /users/{id}?$select=…` (the `Directory` port): one attempt within `budget_s`;
@@ -528,10 +479,14 @@ def _failure(
 
 
 def _endpoint_for_log(url: URL) -> str:
-    # The app-only path carries a user's object id; keep it out of the logs.
+    # The app-only path carries a user's object id, a meeting's id its organizer's: keep both
+    # out of the logs.
     path = url.raw_path
     if "/users/" in path:
         path = path.split("/users/", 1)[0] + "/users/{id}/onlineMeetings/createOrGet"
+    head, found, meeting = path.partition("/me/onlineMeetings/")
+    if found and meeting != "createOrGet":
+        path = f"{head}/me/onlineMeetings/{{id}}"
     return f"{url.scheme}://{url.raw_authority}{path}"
 
 

@@ -94,3 +94,20 @@ async def test_sandbox_logs_no_token(
     sandbox.faults.server_error(503)
     await graph.create_or_get(token, REQUEST, budget_s=5)
     assert_token_absent(token, caplog)
+
+
+async def test_a_meetings_id_is_not_logged(
+    canned_graph: tuple[CannedGraph, str],
+    http_session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A meeting's id carries its organizer's object id (base64): it stays out of the logs.
+    caplog.set_level(logging.DEBUG, logger="bot.graph")
+    fake, root = canned_graph
+    fake.queue(Reply(200, canned.MEETING), Reply(404, canned.ERRORS[404]))
+    graph = GraphClient(http_session, f"{root}/v1.0", retry=RetryPolicy(max_attempts=1))
+    await graph.get("tok", "MSo1ZjBlLW9yZ2FuaXplcg", budget_s=5)
+    with pytest.raises(GraphError):
+        await graph.delete("tok", "MSo1ZjBlLW9yZ2FuaXplcg", budget_s=5)
+    assert "MSo1ZjBlLW9yZ2FuaXplcg" not in caplog.text
+    assert caplog.text.count("/me/onlineMeetings/{id}") == 2
