@@ -188,12 +188,16 @@ class FormFlows:
     ) -> dict[str, Any] | None:
         """The card to show in place of the form, or None after asking the user to sign in
         (request kept); when the token service fails, the card that says so, with Try again."""
-        form_id = turn.origin.reply_to_id
         try:
             token = await self._signin.token(turn)
             if token is not None:
                 outcome = await self._meetings.outcome(
-                    turn, token, request, notes, budget_s=MESSAGE_BUDGET_S, card_id=form_id
+                    turn,
+                    token,
+                    request,
+                    notes,
+                    budget_s=MESSAGE_BUDGET_S,
+                    card_id=turn.origin.reply_to_id,
                 )
                 if outcome.card is not None:
                     return outcome.card

@@ -60,6 +60,11 @@ def index_key(meeting_key: str, at: float) -> str:
     return f"{bucket_prefix(bucket_of(at))}{int(at):010d}/{meeting_key}"
 
 
+def _last_polled_bucket(now: float) -> int:
+    """Every poll reads the index up to the end of the next hour."""
+    return bucket_of(now) + 1
+
+
 def gone_key(address: JsonObject) -> str:
     conversation = address.get("conversation")
     conversation_id = conversation.get("id") if isinstance(conversation, dict) else None
@@ -306,7 +311,7 @@ class Reminders:
         """Keep a reminder in memory only if it falls due where every poll looks (by the end of
         the next hour); a later poll finds the others in the index. So a process holds the next
         hours' reminders, never every upcoming one."""
-        if bucket_of(at) <= bucket_of(self._clock()) + 1:
+        if bucket_of(at) <= _last_polled_bucket(self._clock()):
             self._remember(key, at)
             return
         self._known.pop(key, None)  # an earlier, nearer entry is skipped when it comes up
@@ -320,7 +325,7 @@ class Reminders:
 
     async def _poll(self, now: float) -> None:
         first = bucket_of(now if self._polled_once else now - self._catch_up_s)
-        buckets = range(first, bucket_of(now) + 2)
+        buckets = range(first, _last_polled_bucket(now) + 1)
         found = await asyncio.gather(
             *(self._records.keys(bucket_prefix(b)) for b in buckets), return_exceptions=True
         )
